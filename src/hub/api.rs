@@ -1,0 +1,336 @@
+//! What the REST API asks of the hub. Each call answers with the JSON info object of a
+//! `[true, info]` reply, or a [`HubError`] whose text becomes `[false, {"msg": ...}]`.
+
+use serde_json::{Map, Value};
+
+use super::names::is_valid_name;
+use super::{ConnId, Effect, Hub, HubError, Publisher};
+use crate::hub::options::ChannelOptions;
+use crate::hub::Channel;
+use crate::time::Timestamp;
+
+fn check_channel_name(name: &str) -> Result<(), HubError> {
+    if is_valid_name(name) {
+        Ok(())
+    } else {
+        Err(HubError::InvalidChannelName)
+    }
+}
+
+impl Hub {
+    fn existing_channel(&self, name: &str) -> Result<&Channel, HubError> {
+        self.channels
+            .get(name)
+            .ok_or_else(|| HubError::NoSuchChannel(name.to_string()))
+    }
+
+    fn existing_user(&self, name: &str) -> Result<usize, HubError> {
+        self.user_keys
+            .get(name)
+            .copied()
+            .ok_or_else(|| HubError::NoSuchUser(name.to_string()))
+    }
+
+    /// `publish`: only to an existing channel (or silently nothing with `-x`).
+    pub fn api_publish(
+        &mut self,
+        channel: &str,
+        payload: Value,
+        originator: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(), HubError> {
+        if !self.channels.contains_key(channel) {
+            if self.config.ignore_missing_publish {
+                return Ok(());
+            }
+            return Err(HubError::NoSuchChannel(channel.to_string()));
+        }
+        self.publish_to(channel, payload, Publisher::Api { originator }, now);
+        Ok(())
+    }
+
+    /// `publish_multi`: to each of the channels that exist.
+    pub fn api_publish_multi(
+        &mut self,
+        channels: &[&str],
+        payload: Value,
+        originator: Option<&str>,
+        now: Timestamp,
+    ) {
+        for name in channels {
+            if self.channels.contains_key(*name) {
+                self.publish_to(name, payload.clone(), Publisher::Api { originator }, now);
+            }
+        }
+    }
+
+    /// `create_channel` with options.
+    pub fn api_create_channel(
+        &mut self,
+        name: &str,
+        options: &Map<String, Value>,
+        now: Timestamp,
+    ) -> Result<(), HubError> {
+        check_channel_name(name)?;
+        if self.channels.contains_key(name) {
+            return Err(HubError::ChannelExists(name.to_string()));
+        }
+        let update = ChannelOptions::default().updated(options)?;
+        let mut ch = Channel::new(name.to_string(), update.options);
+        if let Some(history) = update.history {
+            set_history(&mut ch, history, now);
+        }
+        if let Some(state) = update.state {
+            ch.state = state;
+        }
+        self.channels.insert(name.to_string(), ch);
+        Ok(())
+    }
+
+    /// `destroy_channel`: everyone is unsubscribed.
+    pub fn api_destroy_channel(&mut self, name: &str, now: Timestamp) -> Result<(), HubError> {
+        self.existing_channel(name)?;
+        self.destroy(name, now);
+        Ok(())
+    }
+
+    /// `get_channel_info`: `{name, options, subscribers}`.
+    pub fn api_channel_info(&mut self, name: &str, now: Timestamp) -> Result<Value, HubError> {
+        self.existing_channel(name)?;
+        let Some(ch) = self.channels.get_mut(name) else {
+            return Err(HubError::NoSuchChannel(name.to_string()));
+        };
+        ch.prune_history(now);
+        let ch = &*ch;
+        let mut options = Map::new();
+        ch.options.to_json(&mut options);
+        options.insert("history".into(), ch.history_json());
+        options.insert("state".into(), Value::Object(ch.state.clone()));
+        let subscribers: Vec<Value> = ch
+            .subscribers
+            .iter()
+            .filter_map(|&k| self.users.get(k))
+            .map(|u| Value::String(u.name.clone()))
+            .collect();
+        let mut info = Map::new();
+        info.insert("name".into(), name.into());
+        info.insert("options".into(), Value::Object(options));
+        info.insert("subscribers".into(), Value::Array(subscribers));
+        info.insert("seq".into(), ch.seq.into());
+        Ok(Value::Object(info))
+    }
+
+    /// `set_channel_options`: checked as a whole, then applied; a new `state` is broadcast
+    /// as the difference from the old one.
+    pub fn api_set_channel_options(
+        &mut self,
+        name: &str,
+        options: &Map<String, Value>,
+        now: Timestamp,
+    ) -> Result<(), HubError> {
+        let update = self.existing_channel(name)?.options.updated(options)?;
+        let Some(ch) = self.channels.get_mut(name) else {
+            return Err(HubError::NoSuchChannel(name.to_string()));
+        };
+        ch.options = update.options;
+        if let Some(history) = update.history {
+            set_history(ch, history, now);
+        }
+        ch.prune_history(now);
+        if let Some(state) = update.state {
+            let mut updates = Map::new();
+            let mut deletes = Vec::new();
+            for key in ch.state.keys() {
+                if !state.contains_key(key) {
+                    deletes.push(key.clone());
+                }
+            }
+            for (k, v) in &state {
+                if ch.state.get(k) != Some(v) {
+                    updates.insert(k.clone(), v.clone());
+                }
+            }
+            ch.state = state;
+            self.broadcast_state(name, updates, deletes);
+        }
+        Ok(())
+    }
+
+    /// `state_set_key`: a changed value is broadcast as STATE_UPDATE.
+    pub fn api_state_set(&mut self, name: &str, key: &str, val: Value) -> Result<(), HubError> {
+        self.existing_channel(name)?;
+        let Some(ch) = self.channels.get_mut(name) else {
+            return Err(HubError::NoSuchChannel(name.to_string()));
+        };
+        if ch.state.get(key) == Some(&val) {
+            return Ok(());
+        }
+        ch.state.insert(key.to_string(), val.clone());
+        let mut updates = Map::new();
+        updates.insert(key.to_string(), val);
+        self.broadcast_state(name, updates, Vec::new());
+        Ok(())
+    }
+
+    /// `state_delete_key`.
+    pub fn api_state_delete(&mut self, name: &str, key: &str) -> Result<(), HubError> {
+        self.existing_channel(name)?;
+        let Some(ch) = self.channels.get_mut(name) else {
+            return Err(HubError::NoSuchChannel(name.to_string()));
+        };
+        if ch.state.shift_remove(key).is_none() {
+            return Ok(());
+        }
+        self.broadcast_state(name, Map::new(), vec![key.to_string()]);
+        Ok(())
+    }
+
+    /// `subscribe` a connected user; creates the channel.
+    pub fn api_subscribe(
+        &mut self,
+        channel: &str,
+        user: &str,
+        now: Timestamp,
+    ) -> Result<(), HubError> {
+        check_channel_name(channel)?;
+        let ukey = self.existing_user(user)?;
+        self.ensure_channel(channel);
+        self.join(ukey, None, channel, None, None, now);
+        Ok(())
+    }
+
+    /// `unsubscribe` a user; a user that is not subscribed is left as is.
+    pub fn api_unsubscribe(
+        &mut self,
+        channel: &str,
+        user: &str,
+        now: Timestamp,
+    ) -> Result<(), HubError> {
+        self.existing_channel(channel)?;
+        let ukey = self.existing_user(user)?;
+        match self.unsubscribe_user(ukey, None, channel, now) {
+            Ok(()) | Err(HubError::NotSubscribed(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `message` from one user to another.
+    pub fn api_message(
+        &mut self,
+        sender: &str,
+        recipient: &str,
+        payload: Value,
+        now: Timestamp,
+    ) -> Result<(), HubError> {
+        let from = self.existing_user(sender)?;
+        let to = self.existing_user(recipient)?;
+        self.deliver_message(from, to, payload, now);
+        Ok(())
+    }
+
+    /// `get_user_info`: `{name, channels, connections, options}`.
+    pub fn api_user_info(&self, name: &str) -> Result<Value, HubError> {
+        let ukey = self.existing_user(name)?;
+        let Some(user) = self.users.get(ukey) else {
+            return Err(HubError::NoSuchUser(name.to_string()));
+        };
+        let mut info = Map::new();
+        info.insert("name".into(), user.name.clone().into());
+        info.insert("channels".into(), user.channel_names().into());
+        let conns: Vec<Value> = user.conns.iter().map(|c| c.to_string().into()).collect();
+        info.insert("connections".into(), Value::Array(conns));
+        info.insert("options".into(), user.options.to_json());
+        Ok(Value::Object(info))
+    }
+
+    /// `set_user_options`.
+    pub fn api_set_user_options(
+        &mut self,
+        name: &str,
+        options: &Map<String, Value>,
+    ) -> Result<(), HubError> {
+        let ukey = self.existing_user(name)?;
+        let Some(user) = self.users.get_mut(ukey) else {
+            return Err(HubError::NoSuchUser(name.to_string()));
+        };
+        let updated = user.options.updated(options)?;
+        if updated.per_connection_subscriptions && !user.options.per_connection_subscriptions {
+            // Every open connection keeps receiving what it received before.
+            let conns = user.conns.clone();
+            for list in user.channels.values_mut() {
+                *list = conns.clone();
+            }
+        }
+        user.options = updated;
+        Ok(())
+    }
+
+    /// `get_server_info`: `{channels, connections}`.
+    pub fn api_server_info(&self) -> Value {
+        let mut channels: Vec<&String> = self.channels.keys().collect();
+        channels.sort();
+        let mut conns: Vec<ConnId> = self.conns.keys().copied().collect();
+        conns.sort();
+        let mut info = Map::new();
+        info.insert(
+            "channels".into(),
+            channels
+                .into_iter()
+                .map(|c| Value::String(c.clone()))
+                .collect(),
+        );
+        info.insert(
+            "connections".into(),
+            conns
+                .into_iter()
+                .map(|c| Value::String(c.to_string()))
+                .collect(),
+        );
+        info.insert("users".into(), self.user_keys.len().into());
+        Value::Object(info)
+    }
+
+    /// `disconnect`: a user name (all its connections) or a connection id.
+    pub fn api_disconnect(&mut self, identifier: &str, now: Timestamp) -> Result<(), HubError> {
+        let conns: Vec<ConnId> = if let Some(&ukey) = self.user_keys.get(identifier) {
+            self.users
+                .get(ukey)
+                .map(|u| u.conns.clone())
+                .unwrap_or_default()
+        } else {
+            match ConnId::parse(identifier) {
+                Some(c) if self.conns.contains_key(&c) => vec![c],
+                _ => return Err(HubError::NoSuchConnection(identifier.to_string())),
+            }
+        };
+        for conn in conns {
+            self.closed(conn, now);
+            self.effects.push(Effect::Close { conn });
+        }
+        Ok(())
+    }
+}
+
+/// Replaces a channel's history with entries given as `[kind, {..}]` pairs.
+fn set_history(ch: &mut Channel, items: Vec<Value>, now: Timestamp) {
+    ch.history.clear();
+    for item in items {
+        if let Value::Array(pair) = item {
+            if let Ok::<[Value; 2], _>([Value::String(kind), Value::Object(body)]) = pair.try_into()
+            {
+                let seq = if kind == "PUBLISH" {
+                    body.get("seq").and_then(Value::as_u64)
+                } else {
+                    None
+                };
+                ch.history.push_back(super::HistoryEntry {
+                    at: now,
+                    seq,
+                    kind,
+                    body,
+                });
+            }
+        }
+    }
+    ch.prune_history(now);
+}

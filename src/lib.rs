@@ -1,0 +1,11 @@
+//! hookbox: a web-enabled message queue.
+//!
+//! Browsers connect over WebSocket, subscribe to named channels, and publish and receive
+//! messages in real time; the web application publishes through a REST API and keeps every
+//! decision through webhooks. Wire-compatible with Hookbox.
+
+pub mod http;
+pub mod hub;
+pub mod rtjp;
+pub mod time;
+pub mod ws;
