@@ -4,8 +4,10 @@
 //! messages in real time; the web application publishes through a REST API and keeps every
 //! decision through webhooks. Wire-compatible with Hookbox.
 
+pub mod config;
 pub mod http;
 pub mod hub;
+pub mod log;
 pub mod rtjp;
 pub mod time;
 pub mod ws;
