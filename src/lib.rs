@@ -7,6 +7,7 @@
 pub mod config;
 pub mod http;
 pub mod hub;
+pub mod json;
 pub mod log;
 pub mod rtjp;
 pub mod time;

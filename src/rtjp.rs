@@ -101,7 +101,8 @@ pub fn parse_frame(line: &[u8]) -> Result<ClientFrame, FrameError> {
     Ok(ClientFrame { id, name, args })
 }
 
-/// A server frame serialised once: the bytes after the frame id, `,"NAME",{args}]\r\n`.
+/// A server frame serialised once: the bytes after the frame id, `, "NAME", {args}]\r\n`
+/// (spaced as Hookbox's frames were).
 #[derive(Debug, PartialEq, Eq)]
 pub struct OutFrame {
     tail: Box<[u8]>,
@@ -114,11 +115,10 @@ impl OutFrame {
     /// Serialises `name` and `args` once.
     pub fn new(name: &str, args: &Map<String, Value>) -> SharedFrame {
         let mut tail = Vec::with_capacity(64);
-        tail.push(b',');
-        // Serialising a str or a map of Values cannot fail.
-        let _ = serde_json::to_writer(&mut tail, name);
-        tail.push(b',');
-        let _ = serde_json::to_writer(&mut tail, args);
+        tail.extend_from_slice(b", ");
+        crate::json::write(name, &mut tail);
+        tail.extend_from_slice(b", ");
+        crate::json::write(args, &mut tail);
         tail.extend_from_slice(b"]\r\n");
         Rc::new(OutFrame {
             tail: tail.into_boxed_slice(),
@@ -203,6 +203,7 @@ mod tests {
         assert!(line.ends_with(b"]\r\n"));
         let (l, used) = split_line(&line, 1 << 20).unwrap().unwrap();
         assert_eq!(used, line.len());
+        assert!(l.starts_with(b"[18446744073709551615, \"PUBLISH\", {\"channel_name\": \"c\""));
         let back: Value = serde_json::from_slice(l).unwrap();
         assert_eq!(
             back,
