@@ -9,6 +9,8 @@ pub mod http;
 pub mod hub;
 pub mod json;
 pub mod log;
+pub mod rest;
 pub mod rtjp;
+pub mod server;
 pub mod time;
 pub mod ws;

@@ -28,5 +28,35 @@ fn main() -> ExitCode {
         eprintln!("hookbox: {e}");
         return ExitCode::from(2);
     }
-    ExitCode::SUCCESS
+    let open_mode = config.webhooks.is_open_mode();
+    let rest_on = config.api_token.is_some();
+    let server = match hookbox::server::Server::bind(*config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("hookbox: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match server.local_addr() {
+        Ok(addr) => hookbox::info!("listening on http://{addr}"),
+        Err(e) => hookbox::warn!("cannot read the bound address: {e}"),
+    }
+    if let Some(addr) = server.api_addr() {
+        hookbox::info!("REST API listening on http://{addr}");
+    }
+    if open_mode {
+        hookbox::warn!(
+            "open mode: no webhook target configured (--cbhost, --cbport or --cb-single-url), so every connect, subscribe and publish is allowed"
+        );
+    }
+    if !rest_on {
+        hookbox::info!("REST API disabled (start with -r TOKEN to enable /web/<method>)");
+    }
+    match server.run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hookbox: event loop failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -1,0 +1,366 @@
+//! HTTP/1.1 on a connection: heads and bodies in, routed, answered in order.
+
+use serde_json::Value;
+
+use super::conn::{HttpState, Listener, PendingBody, Phase, Route, WsRole, WsState};
+use super::static_files;
+use super::Server;
+use crate::http::form::parse_urlencoded;
+use crate::http::{
+    BodyDecoder, BodyFraming, HeadLimits, HeadParser, Method, RequestHead, Response,
+};
+use crate::rest::{self, Auth, Fields, Reply};
+use crate::ws::handshake::{check_upgrade, switching_protocols};
+use crate::ws::WsDecoder;
+
+impl Server {
+    /// Consumes HTTP bytes: `(used, go_on)`; `go_on` is false when more input is needed or
+    /// the connection is done with HTTP parsing.
+    pub(super) fn http_input(&mut self, key: usize, input: &[u8]) -> (usize, bool) {
+        match self.http_step(key, input) {
+            Step::Need(used) => (used, false),
+            Step::Failed(status, detail) => {
+                self.http_error(key, status, &detail);
+                (input.len(), false)
+            }
+            Step::Body(used, p) => {
+                let PendingBody {
+                    head, route, body, ..
+                } = *p;
+                self.answer(key, head, route, body, false);
+                (used, true)
+            }
+            Step::Head(used, head) => {
+                self.on_head(key, head);
+                (used, true)
+            }
+        }
+    }
+
+    /// Parses what `input` holds for the connection, without acting on it.
+    fn http_step(&mut self, key: usize, input: &[u8]) -> Step {
+        let limits = HeadLimits {
+            max_head: self.config.limits.max_head,
+            ..HeadLimits::default()
+        };
+        let now = self.now;
+        let Some(Phase::Http(h)) = self.conns.get_mut(key).map(|c| &mut c.phase) else {
+            return Step::Need(input.len());
+        };
+        h.last_activity = now;
+        if let Some(p) = h.pending.as_mut() {
+            return match p.decoder.decode(input, &mut p.body) {
+                Err(e) => Step::Failed(e.status(), e.to_string()),
+                Ok(n) if !p.decoder.is_done() => Step::Need(n),
+                Ok(n) => match h.pending.take() {
+                    Some(p) => Step::Body(n, p),
+                    None => Step::Need(n),
+                },
+            };
+        }
+        let skip = HeadParser::leading_blank_lines(input);
+        let rest = &input[skip..];
+        if rest.is_empty() {
+            return Step::Need(skip);
+        }
+        h.started.get_or_insert(now);
+        match h.parser.parse(rest, &limits) {
+            Ok(None) => Step::Need(skip),
+            Err(e) => Step::Failed(e.status(), e.to_string()),
+            Ok(Some((head, n))) => {
+                h.parser.reset();
+                h.started = None;
+                Step::Head(skip + n, head)
+            }
+        }
+    }
+
+    fn on_head(&mut self, key: usize, head: RequestHead) {
+        let Some(conn) = self.conns.get(key) else {
+            return;
+        };
+        let route = self.route(conn.listener, &head);
+        if let Method::Other(m) = &head.method {
+            let detail = format!("method {m} not implemented");
+            return self.respond(key, &head, Response::error(501, &detail, true));
+        }
+        if matches!(route, Route::Rtjp | Route::Echo) {
+            if head.framing != BodyFraming::None {
+                let r = Response::error(400, "an upgrade request has no body", true);
+                return self.respond(key, &head, r);
+            }
+            match check_upgrade(&head) {
+                Ok(accept) => self.upgrade(key, &head, &accept, route == Route::Echo),
+                Err(e) => self.respond(key, &head, e.response()),
+            }
+            return;
+        }
+        let max_body = self.config.limits.max_body;
+        let decoder = match head.framing {
+            BodyFraming::None => {
+                if head.method == Method::Post && head.header("content-length").is_none() {
+                    let r = Response::error(411, "a POST needs Content-Length or chunked", true);
+                    return self.respond(key, &head, r);
+                }
+                return self.answer(key, head, route, Vec::new(), false);
+            }
+            BodyFraming::Length(n) => match BodyDecoder::with_length(n, max_body) {
+                Ok(d) => d,
+                Err(e) => {
+                    let r = Response::error(e.status(), &e.to_string(), true);
+                    return self.respond(key, &head, r);
+                }
+            },
+            BodyFraming::Chunked => BodyDecoder::chunked(max_body),
+        };
+        if head.expect_continue {
+            if !takes_body(&route, &head.method) {
+                // Answer now; the body the client may still send cannot be told apart from
+                // a next request, so the connection ends here.
+                return self.answer(key, head, route, Vec::new(), true);
+            }
+            if let Some(conn) = self.conns.get_mut(key) {
+                conn.queue_http(b"HTTP/1.1 100 Continue\r\n\r\n".to_vec());
+            }
+            self.mark_dirty(key);
+        }
+        if let Some(conn) = self.conns.get_mut(key) {
+            if let Phase::Http(h) = &mut conn.phase {
+                h.pending = Some(Box::new(PendingBody {
+                    head,
+                    route,
+                    decoder,
+                    body: Vec::new(),
+                }));
+            }
+        }
+    }
+
+    fn route(&self, listener: Listener, head: &RequestHead) -> Route {
+        let path = head.path.as_str();
+        let rest_method = |m: &str| {
+            if m.is_empty() || m.contains('/') {
+                Route::NotFound
+            } else {
+                Route::Rest(m.to_string())
+            }
+        };
+        if listener == Listener::Api {
+            return match path
+                .strip_prefix("/web/")
+                .or_else(|| path.strip_prefix('/'))
+            {
+                Some(m) => rest_method(m),
+                None => Route::NotFound,
+            };
+        }
+        if path == "/ws" {
+            return Route::Rtjp;
+        }
+        if self.config.echo_path.as_deref() == Some(path) {
+            return Route::Echo;
+        }
+        if path == "/" {
+            return Route::Static("index.html".into());
+        }
+        if let Some(name) = path.strip_prefix("/static/") {
+            return Route::Static(name.to_string());
+        }
+        if self.api.is_none() {
+            if let Some(m) = path.strip_prefix("/web/") {
+                return rest_method(m);
+            }
+        }
+        Route::NotFound
+    }
+
+    /// Builds the answer to a whole request and queues it.
+    fn answer(&mut self, key: usize, head: RequestHead, route: Route, body: Vec<u8>, close: bool) {
+        let mut r = match route {
+            Route::Static(name) => match head.method {
+                Method::Get | Method::Head => match static_files::find(&name) {
+                    Some(file) => static_files::respond(file, &head),
+                    None => Response::error(404, "no such file", false),
+                },
+                _ => Response::error(405, "use GET or HEAD", false).header("Allow", "GET, HEAD"),
+            },
+            Route::Rest(method) => match head.method {
+                Method::Get | Method::Post => self.rest(&head, &method, &body),
+                _ => Response::error(405, "use GET or POST", false).header("Allow", "GET, POST"),
+            },
+            Route::NotFound | Route::Rtjp | Route::Echo => {
+                Response::error(404, "nothing here", false)
+            }
+        };
+        r.close |= close;
+        self.respond(key, &head, r);
+    }
+
+    fn rest(&mut self, head: &RequestHead, method: &str, body: &[u8]) -> Response {
+        let reply = match rest_fields(head, body) {
+            Ok(fields) => {
+                let bearer = head
+                    .header_str("authorization")
+                    .and_then(|v| v.strip_prefix("Bearer "))
+                    .map(str::trim);
+                let auth = Auth {
+                    token: self.config.api_token.as_deref(),
+                    bearer,
+                };
+                rest::call(&mut self.hub, auth, method, fields, self.wall)
+            }
+            Err(msg) => Reply::failure(400, msg),
+        };
+        Response::with_body(reply.status, "application/json", reply.body)
+    }
+
+    /// Queues a response; the connection closes after it unless both sides keep it alive.
+    fn respond(&mut self, key: usize, head: &RequestHead, mut r: Response) {
+        let keep = head.keep_alive && !r.close && self.stopping.is_none();
+        r.close = !keep;
+        if keep && head.minor_version == 0 {
+            r = r.header("Connection", "keep-alive");
+        }
+        r.head_only |= head.method == Method::Head;
+        if crate::log::access_enabled() {
+            if let Some(conn) = self.conns.get(key) {
+                crate::log::access(format_args!(
+                    "{} \"{} {} HTTP/1.{}\" {} {}",
+                    conn.peer.ip(),
+                    head.method.as_str(),
+                    head.path,
+                    head.minor_version,
+                    r.status,
+                    r.body.len()
+                ));
+            }
+        }
+        self.queue_response(key, r);
+    }
+
+    /// An error found before a request could be read whole: answered, then closed.
+    fn http_error(&mut self, key: usize, status: u16, detail: &str) {
+        crate::debug!("HTTP {status}: {detail}");
+        self.queue_response(key, Response::error(status, detail, true));
+    }
+
+    fn queue_response(&mut self, key: usize, r: Response) {
+        let mut bytes = Vec::with_capacity(r.body.len() + 160);
+        r.encode(self.http_date(), &mut bytes);
+        let now = self.now;
+        let Some(conn) = self.conns.get_mut(key) else {
+            return;
+        };
+        conn.queue_http(bytes);
+        if let Phase::Http(h) = &mut conn.phase {
+            h.last_activity = now;
+        }
+        self.mark_dirty(key);
+        if r.close {
+            self.begin_close(key);
+        }
+    }
+
+    /// Answers `101 Switching Protocols` and turns the connection into a WebSocket.
+    fn upgrade(&mut self, key: usize, head: &RequestHead, accept: &str, echo: bool) {
+        let now = self.now;
+        let max_message = self.config.limits.max_ws_message;
+        let Some(conn) = self.conns.get_mut(key) else {
+            return;
+        };
+        let mut bytes = Vec::with_capacity(160);
+        switching_protocols(accept, &mut bytes);
+        conn.queue_http(bytes);
+        conn.phase = Phase::Ws(Box::new(WsState {
+            decoder: WsDecoder::new(max_message),
+            role: if echo {
+                WsRole::Echo
+            } else {
+                WsRole::Rtjp {
+                    lines: Vec::new(),
+                    next_id: 0,
+                }
+            },
+            last_rx: now,
+            last_ping: now,
+        }));
+        let remote = head
+            .header_str("x-forwarded-for")
+            .and_then(|v| v.split(',').next())
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| conn.peer.ip().to_string());
+        if crate::log::access_enabled() {
+            crate::log::access(format_args!(
+                "{} \"GET {} HTTP/1.1\" 101 websocket {}",
+                conn.peer.ip(),
+                head.path,
+                conn.id
+            ));
+        }
+        if !echo {
+            conn.in_hub = true;
+            let id = conn.id;
+            self.hub.open(id, remote);
+        }
+        self.mark_dirty(key);
+        self.refresh_deadline(key);
+    }
+
+    /// A request head or body that stalls is answered 408; an idle connection just closes.
+    pub(super) fn http_deadline(&mut self, key: usize) {
+        let Some(conn) = self.conns.get(key) else {
+            return;
+        };
+        match &conn.phase {
+            Phase::Http(HttpState {
+                pending, started, ..
+            }) if pending.is_some() || started.is_some() => {
+                self.http_error(key, 408, "request not received in time")
+            }
+            _ => self.drop_conn(key),
+        }
+    }
+}
+
+/// What a slice of input amounted to.
+enum Step {
+    /// More input is needed; this much was used.
+    Need(usize),
+    /// The request cannot be read: answer with this status and close.
+    Failed(u16, String),
+    /// A body is complete.
+    Body(usize, Box<PendingBody>),
+    /// A head is complete.
+    Head(usize, RequestHead),
+}
+
+/// Whether the route reads a request body (others refuse `Expect: 100-continue`).
+fn takes_body(route: &Route, method: &Method) -> bool {
+    matches!(route, Route::Rest(_)) && *method == Method::Post
+}
+
+/// The call's fields: the query, and for POST the body (urlencoded, or a JSON object when
+/// the Content-Type says so), the body winning over the query.
+fn rest_fields(head: &RequestHead, body: &[u8]) -> Result<Fields, &'static str> {
+    let query = parse_urlencoded(head.query.as_bytes()).map_err(|_| "the query is not UTF-8")?;
+    let query = Fields::from_pairs(query);
+    if head.method != Method::Post {
+        return Ok(query);
+    }
+    let media = head
+        .header_str("content-type")
+        .and_then(|v| v.split(';').next())
+        .map(str::trim)
+        .unwrap_or("");
+    let mut fields = if media.eq_ignore_ascii_case("application/json") {
+        match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(obj)) => Fields::from_json(obj),
+            _ => return Err("the body is not a JSON object"),
+        }
+    } else {
+        Fields::from_pairs(parse_urlencoded(body).map_err(|_| "the form is not UTF-8")?)
+    };
+    fields.merge(query);
+    Ok(fields)
+}
