@@ -121,7 +121,8 @@ impl Server {
                     iface.as_deref().unwrap_or(&config.interface),
                     port.unwrap_or(config.port),
                 )?;
-                (addr != main_addr).then_some(addr)
+                // Port 0 asks for a port of its own even when the main one is 0 too.
+                (addr != main_addr || addr.port() == 0).then_some(addr)
             }
         };
         let mut main = bind(main_addr)?;
