@@ -221,10 +221,12 @@ impl HeadParser {
             Some(end) => end,
             None => {
                 self.scanned = buf.len();
-                // The request line alone already exceeds the target limit?
+                // The target alone already exceeds its limit? (Anything else that is long
+                // waits for the head limit, so a head given in pieces gives what it gives
+                // whole.)
                 let line_end = buf.iter().position(|&b| b == b'\n').unwrap_or(buf.len());
-                if line_end > limits.max_target + 32 {
-                    return Err(classify_long_line(&buf[..line_end], limits));
+                if line_end > limits.max_target && target_too_long(&buf[..line_end], limits) {
+                    return Err(HeadError::TargetTooLong);
                 }
                 if buf.len() > limits.max_head {
                     return Err(HeadError::HeadTooLarge);
@@ -234,8 +236,8 @@ impl HeadParser {
         };
         if end > limits.max_head {
             let line_end = buf.iter().position(|&b| b == b'\n').unwrap_or(end);
-            if line_end > limits.max_target + 32 {
-                return Err(classify_long_line(&buf[..line_end], limits));
+            if target_too_long(&buf[..line_end], limits) {
+                return Err(HeadError::TargetTooLong);
             }
             return Err(HeadError::HeadTooLarge);
         }
@@ -245,15 +247,13 @@ impl HeadParser {
     }
 }
 
-/// A long request line is 414 when its target is what is long, else 431.
-fn classify_long_line(line: &[u8], limits: &HeadLimits) -> HeadError {
+/// Whether the request line's target (second word, perhaps still arriving) is over the limit.
+fn target_too_long(line: &[u8], limits: &HeadLimits) -> bool {
     let mut parts = line.splitn(3, |&b| b == b' ');
     let _method = parts.next();
-    match parts.next() {
-        Some(target) if target.len() > limits.max_target => HeadError::TargetTooLong,
-        Some(_) => HeadError::HeadTooLarge,
-        None => HeadError::Malformed,
-    }
+    parts
+        .next()
+        .is_some_and(|target| target.len() > limits.max_target)
 }
 
 /// Position just past the blank line ending the head (`\r\n\r\n` or a bare `\n\n`).

@@ -6,7 +6,7 @@ use mio::net::TcpStream;
 
 use super::outbound::{Outbound, Overflow, Prefix};
 use super::timers::{Deadline, Millis};
-use crate::http::{BodyDecoder, HeadParser, RequestHead};
+use crate::http::{RequestHead, RequestReader};
 use crate::hub::ConnId;
 use crate::rtjp::{OutFrame, SharedFrame};
 use crate::ws::frame::{encode_close, encode_frame, encode_header, MAX_HEADER};
@@ -32,20 +32,12 @@ pub enum Route {
     NotFound,
 }
 
-/// A request whose head is parsed and whose body is arriving.
-#[derive(Debug)]
-pub struct PendingBody {
-    pub head: RequestHead,
-    pub route: Route,
-    pub decoder: BodyDecoder,
-    pub body: Vec<u8>,
-}
-
 #[derive(Debug, Default)]
 pub struct HttpState {
-    pub parser: HeadParser,
-    pub pending: Option<Box<PendingBody>>,
-    /// When the first byte of the request being read arrived.
+    pub reader: RequestReader,
+    /// The request whose body is being read, and where it goes.
+    pub pending: Option<Box<(RequestHead, Route)>>,
+    /// When the first byte of the head being read arrived.
     pub started: Option<Millis>,
     /// When bytes last arrived or a request was last answered.
     pub last_activity: Millis,

@@ -2,13 +2,11 @@
 
 use serde_json::Value;
 
-use super::conn::{HttpState, Listener, PendingBody, Phase, Route, WsRole, WsState};
+use super::conn::{HttpState, Listener, Phase, Route, WsRole, WsState};
 use super::static_files;
 use super::Server;
 use crate::http::form::parse_urlencoded;
-use crate::http::{
-    BodyDecoder, BodyFraming, HeadLimits, HeadParser, Method, RequestHead, Response,
-};
+use crate::http::{BodyDecoder, BodyFraming, HeadLimits, Method, Read, RequestHead, Response};
 use crate::rest::{self, Auth, Fields, Reply};
 use crate::ws::handshake::{check_upgrade, switching_protocols};
 use crate::ws::WsDecoder;
@@ -17,60 +15,36 @@ impl Server {
     /// Consumes HTTP bytes: `(used, go_on)`; `go_on` is false when more input is needed or
     /// the connection is done with HTTP parsing.
     pub(super) fn http_input(&mut self, key: usize, input: &[u8]) -> (usize, bool) {
-        match self.http_step(key, input) {
-            Step::Need(used) => (used, false),
-            Step::Failed(status, detail) => {
-                self.http_error(key, status, &detail);
-                (input.len(), false)
-            }
-            Step::Body(used, p) => {
-                let PendingBody {
-                    head, route, body, ..
-                } = *p;
-                self.answer(key, head, route, body, false);
-                (used, true)
-            }
-            Step::Head(used, head) => {
-                self.on_head(key, head);
-                (used, true)
-            }
-        }
-    }
-
-    /// Parses what `input` holds for the connection, without acting on it.
-    fn http_step(&mut self, key: usize, input: &[u8]) -> Step {
         let limits = HeadLimits {
             max_head: self.config.limits.max_head,
             ..HeadLimits::default()
         };
         let now = self.now;
         let Some(Phase::Http(h)) = self.conns.get_mut(key).map(|c| &mut c.phase) else {
-            return Step::Need(input.len());
+            return (input.len(), false);
         };
         h.last_activity = now;
-        if let Some(p) = h.pending.as_mut() {
-            return match p.decoder.decode(input, &mut p.body) {
-                Err(e) => Step::Failed(e.status(), e.to_string()),
-                Ok(n) if !p.decoder.is_done() => Step::Need(n),
-                Ok(n) => match h.pending.take() {
-                    Some(p) => Step::Body(n, p),
-                    None => Step::Need(n),
-                },
-            };
+        let read = h.reader.read(input, &limits);
+        if h.reader.is_mid_request() && !h.reader.is_reading_body() {
+            h.started.get_or_insert(now);
+        } else {
+            h.started = None;
         }
-        let skip = HeadParser::leading_blank_lines(input);
-        let rest = &input[skip..];
-        if rest.is_empty() {
-            return Step::Need(skip);
-        }
-        h.started.get_or_insert(now);
-        match h.parser.parse(rest, &limits) {
-            Ok(None) => Step::Need(skip),
-            Err(e) => Step::Failed(e.status(), e.to_string()),
-            Ok(Some((head, n))) => {
-                h.parser.reset();
-                h.started = None;
-                Step::Head(skip + n, head)
+        match read {
+            Ok(Read::Need(used)) => (used, false),
+            Ok(Read::Head(used, head)) => {
+                self.on_head(key, head);
+                (used, true)
+            }
+            Ok(Read::Body(used, body)) => {
+                if let Some((head, route)) = h.pending.take().map(|p| *p) {
+                    self.answer(key, head, route, body, false);
+                }
+                (used, true)
+            }
+            Err(e) => {
+                self.http_error(key, e.status(), &e.to_string());
+                (input.len(), false)
             }
         }
     }
@@ -124,15 +98,9 @@ impl Server {
             }
             self.mark_dirty(key);
         }
-        if let Some(conn) = self.conns.get_mut(key) {
-            if let Phase::Http(h) = &mut conn.phase {
-                h.pending = Some(Box::new(PendingBody {
-                    head,
-                    route,
-                    decoder,
-                    body: Vec::new(),
-                }));
-            }
+        if let Some(Phase::Http(h)) = self.conns.get_mut(key).map(|c| &mut c.phase) {
+            h.reader.begin_body(decoder);
+            h.pending = Some(Box::new((head, route)));
         }
     }
 
@@ -313,26 +281,12 @@ impl Server {
             return;
         };
         match &conn.phase {
-            Phase::Http(HttpState {
-                pending, started, ..
-            }) if pending.is_some() || started.is_some() => {
+            Phase::Http(HttpState { reader, .. }) if reader.is_mid_request() => {
                 self.http_error(key, 408, "request not received in time")
             }
             _ => self.drop_conn(key),
         }
     }
-}
-
-/// What a slice of input amounted to.
-enum Step {
-    /// More input is needed; this much was used.
-    Need(usize),
-    /// The request cannot be read: answer with this status and close.
-    Failed(u16, String),
-    /// A body is complete.
-    Body(usize, Box<PendingBody>),
-    /// A head is complete.
-    Head(usize, RequestHead),
 }
 
 /// Whether the route reads a request body (others refuse `Expect: 100-continue`).

@@ -627,9 +627,9 @@ impl Server {
         };
         let at = match &conn.phase {
             Phase::Closing { .. } => return,
-            Phase::Http(h) => match (h.pending.is_some(), h.started) {
-                (false, Some(started)) => started + ms(t.head),
-                _ => h.last_activity + ms(t.keep_alive),
+            Phase::Http(h) => match h.started {
+                Some(started) => started + ms(t.head),
+                None => h.last_activity + ms(t.keep_alive),
             },
             Phase::Ws(ws) => {
                 (ws.last_rx + ms(t.ws_dead)).min(ws.last_rx.max(ws.last_ping) + ms(t.ws_ping))
