@@ -5,6 +5,8 @@
 //! decision through webhooks. Wire-compatible with Hookbox.
 
 pub mod config;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod hub;
 pub mod json;

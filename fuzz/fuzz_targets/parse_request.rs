@@ -1,0 +1,6 @@
+#![no_main]
+//! Fuzzes `hookbox::fuzzing::parse_request`; the properties it checks are documented there.
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| hookbox::fuzzing::parse_request(data));
