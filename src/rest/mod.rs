@@ -392,6 +392,28 @@ mod tests {
     }
 
     #[test]
+    fn payload_numbers_pass_through_exactly() {
+        let mut hub = Hub::new(HubConfig::default());
+        let t = ("security_token", "S");
+        run(
+            &mut hub,
+            "create_channel",
+            &[t, ("channel_name", "c"), ("history_size", "1")],
+        );
+        let payload = "[2.0666666666666666e57, 0.1, 18446744073709551615, -9007199254740993]";
+        run(
+            &mut hub,
+            "publish",
+            &[t, ("channel_name", "c"), ("payload", payload)],
+        );
+        let (_, info) = run(&mut hub, "get_channel_info", &[t, ("channel_name", "c")]);
+        assert!(
+            info.contains("\"payload\": [2.0666666666666666e+57, 0.1, 18446744073709551615, -9007199254740993]"),
+            "{info}"
+        );
+    }
+
+    #[test]
     fn comparison_is_exact() {
         assert!(constant_time_eq(b"abc", b"abc"));
         assert!(!constant_time_eq(b"abc", b"abd"));
