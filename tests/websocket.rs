@@ -477,6 +477,7 @@ fn sigterm_closes_websockets_with_1001_and_exits_cleanly() {
     let mut c = Client::login(&server, "ann");
     server.signal("TERM");
     assert_eq!(c.expect_close().0, 1001);
+    drop(c);
     assert_eq!(server.wait_exit(), Some(0));
 }
 
