@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 
 #[test]
 fn readme_curl_commands_work() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let commands: Vec<&str> = readme
         .lines()
         .filter(|l| l.starts_with("curl http://127.0.0.1:8001/"))
@@ -21,7 +22,10 @@ fn readme_curl_commands_work() {
     let mut answers = Vec::new();
     for cmd in &commands {
         let cmd = cmd.replace("127.0.0.1:8001", &format!("127.0.0.1:{port}"));
-        let out = Command::new("sh").args(["-c", &format!("{cmd} -s")]).output().unwrap();
+        let out = Command::new("sh")
+            .args(["-c", &format!("{cmd} -s")])
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{cmd}");
         let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
         answers.push(answer);

@@ -10,7 +10,9 @@ use common::*;
 use serde_json::Value;
 
 fn load(name: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("proto/vectors").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("proto/vectors")
+        .join(name);
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
@@ -26,7 +28,9 @@ fn matches(want: &Value, got: &Value) -> bool {
             w.len() == g.len() && w.iter().zip(g).all(|(w, g)| matches(w, g))
         }
         (Value::Object(w), Value::Object(g)) => {
-            w.len() == g.len() && w.iter().all(|(k, w)| g.get(k).is_some_and(|g| matches(w, g)))
+            w.len() == g.len()
+                && w.iter()
+                    .all(|(k, w)| g.get(k).is_some_and(|g| matches(w, g)))
         }
         _ => want == got,
     }
@@ -51,7 +55,8 @@ fn rtjp_sessions() {
             let at = format!("{name}, step {}", i + 1);
             if let Some(rest) = step.get("rest") {
                 let f = fields(&rest[1]);
-                let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                let f: Vec<(&str, &str)> =
+                    f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
                 let got = server.rest(rest[0].as_str().unwrap(), &f);
                 assert_eq!(got, step["answer"], "{at}");
                 continue;
@@ -62,7 +67,11 @@ fn rtjp_sessions() {
                 client.send_text(&format!("{frame}\r\n"));
             } else {
                 let got = client.recv();
-                assert!(matches(&step["expect"], &got), "{at}:\n want {}\n  got {got}", step["expect"]);
+                assert!(
+                    matches(&step["expect"], &got),
+                    "{at}:\n want {}\n  got {got}",
+                    step["expect"]
+                );
             }
         }
     }
@@ -87,6 +96,11 @@ fn rest_calls() {
         let resp = http_once(server.addr, req.as_bytes());
         let status = call.get("status").and_then(Value::as_u64).unwrap_or(200);
         assert_eq!(u64::from(resp.status), status, "call {}: {method}", i + 1);
-        assert_eq!(resp.text(), call["answer"].as_str().unwrap(), "call {}: {method}", i + 1);
+        assert_eq!(
+            resp.text(),
+            call["answer"].as_str().unwrap(),
+            "call {}: {method}",
+            i + 1
+        );
     }
 }
