@@ -7,6 +7,7 @@
 mod conn;
 mod http_session;
 pub mod outbound;
+pub mod rlimit;
 pub mod static_files;
 pub mod timers;
 mod ws_session;
