@@ -183,9 +183,11 @@ fn publish_and_count(conn: &mut TcpStream, subs: &mut [Sub], channel: &str, n: u
 
 #[test]
 fn allocations_per_publish_do_not_grow_with_subscribers() {
-    let mut config = hookbox::config::Config::default();
-    config.port = 0;
-    config.api_token = Some("S".into());
+    let config = hookbox::config::Config {
+        port: 0,
+        api_token: Some("S".into()),
+        ..Default::default()
+    };
     // The server holds shared frames (Rc), so it is made on the thread that runs it.
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
