@@ -28,13 +28,6 @@ fn main() -> ExitCode {
         eprintln!("hookbox: {e}");
         return ExitCode::from(2);
     }
-    match hookbox::server::rlimit::raise_nofile() {
-        Ok(n) if n < hookbox::server::rlimit::COMFORTABLE => hookbox::warn!(
-            "the open-file limit is {n}: at most about {n} connections (raise the hard limit with ulimit -Hn)"
-        ),
-        Ok(n) => hookbox::debug!("open-file limit {n}"),
-        Err(e) => hookbox::warn!("cannot read the open-file limit: {e}"),
-    }
     let open_mode = config.webhooks.is_open_mode();
     let rest_on = config.api_token.is_some();
     let server = match hookbox::server::Server::bind(*config) {
@@ -44,6 +37,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    match hookbox::server::sys::raise_nofile() {
+        Ok(n) if n < hookbox::server::sys::COMFORTABLE => hookbox::warn!(
+            "the open-file limit is {n}: at most about {n} connections (raise the hard limit with ulimit -Hn)"
+        ),
+        Ok(n) => hookbox::debug!("open-file limit {n}"),
+        Err(e) => hookbox::warn!("cannot read the open-file limit: {e}"),
+    }
     match server.local_addr() {
         Ok(addr) => hookbox::info!("listening on http://{addr}"),
         Err(e) => hookbox::warn!("cannot read the bound address: {e}"),

@@ -88,6 +88,9 @@ pub struct Conn {
     pub read_paused: bool,
     /// The hub knows this connection (an RTJP WebSocket that has not closed yet).
     pub in_hub: bool,
+    /// An HTTP answer waits until the fan-out its request caused has been written (the
+    /// place in line of that fan-out's last subscriber).
+    pub defer_until: Option<u64>,
 }
 
 impl Conn {
@@ -114,6 +117,7 @@ impl Conn {
             dirty: false,
             read_paused: false,
             in_hub: false,
+            defer_until: None,
         }
     }
 

@@ -20,6 +20,15 @@ impl Server {
             ..HeadLimits::default()
         };
         let now = self.now;
+        let between_requests = match self.conns.get(key).map(|c| &c.phase) {
+            Some(Phase::Http(h)) => !h.reader.is_mid_request(),
+            _ => return (input.len(), false),
+        };
+        if between_requests && !self.may_read_request() {
+            // A fan-out is still going out: the next request waits, unread.
+            self.hold(key);
+            return (0, false);
+        }
         let Some(Phase::Http(h)) = self.conns.get_mut(key).map(|c| &mut c.phase) else {
             return (input.len(), false);
         };
@@ -153,7 +162,14 @@ impl Server {
                 _ => Response::error(405, "use GET or HEAD", false).header("Allow", "GET, HEAD"),
             },
             Route::Rest(method) => match head.method {
-                Method::Get | Method::Post => self.rest(&head, &method, &body),
+                Method::Get | Method::Post => {
+                    let before = self.fanouts.len();
+                    let mut r = self.rest(&head, &method, &body);
+                    r.close |= close;
+                    self.respond(key, &head, r);
+                    self.apply_effects();
+                    return self.defer_answer(key, before);
+                }
                 _ => Response::error(405, "use GET or POST", false).header("Allow", "GET, POST"),
             },
             Route::NotFound | Route::Rtjp | Route::Echo => {
@@ -223,7 +239,7 @@ impl Server {
         if let Phase::Http(h) = &mut conn.phase {
             h.last_activity = now;
         }
-        self.mark_dirty(key);
+        self.mark_urgent(key);
         if r.close {
             self.begin_close(key);
         }

@@ -7,13 +7,15 @@
 mod conn;
 mod http_session;
 pub mod outbound;
-pub mod rlimit;
 pub mod static_files;
+pub mod sys;
 pub mod timers;
 mod ws_session;
 
+use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,6 +25,7 @@ use slab::Slab;
 
 use crate::config::Config;
 use crate::hub::{ConnId, Effect, Hub, HubConfig};
+use crate::rtjp::SharedFrame;
 use crate::time::Timestamp;
 use crate::ws::close_code;
 use conn::{Conn, Listener, Phase};
@@ -42,6 +45,21 @@ const READ_CHUNK: usize = 64 * 1024;
 const LINGER_MS: Millis = 5_000;
 /// How long shutdown waits for WebSockets to take their close frames.
 const SHUTDOWN_GRACE_MS: Millis = 2_000;
+/// Connections written per turn. Between turns the reactor looks for new input without
+/// waiting, so frames published meanwhile join the queues still waiting and go out in the
+/// same write: under load, batches grow by themselves.
+const FLUSH_BATCH: usize = 64;
+/// A frame sent to at least this many connections counts as a fan-out.
+const FANOUT_MIN: usize = 64;
+/// Fan-outs that may be going out at once; beyond, HTTP requests wait unread. This is the
+/// publishers' backpressure: they cannot queue messages faster than the reactor visits the
+/// subscribers, so latency stays bounded while each write still carries several frames. A
+/// subscriber whose socket is full does not hold anyone back: visiting it is what counts.
+const MAX_FANOUTS: usize = 4;
+/// A REST call whose publish leaves this many fan-outs going out is answered when the oldest
+/// of them is written, so a publisher waiting for each answer keeps a few messages in
+/// flight (for batching) but no more.
+const ANSWER_FANOUTS: usize = 2;
 /// Accepting pauses this long when the process is out of file descriptors.
 const ACCEPT_BACKOFF_MS: Millis = 100;
 
@@ -84,10 +102,23 @@ pub struct Server {
     /// One read buffer for all connections.
     scratch: Vec<u8>,
     effects: Vec<Effect>,
-    /// Connections with output queued this turn.
-    dirty: Vec<usize>,
+    /// Connections with output to write, oldest first, each with its place in line (0 for
+    /// urgent ones put first).
+    dirty: VecDeque<(usize, u64)>,
+    /// The place in line of the last connection queued, and of the last one written.
+    dirty_seq: u64,
+    visited_seq: u64,
     /// Connections the hub could not queue for: cut off after the effects are applied.
     slow: Vec<usize>,
+    /// Recent fan-outs, as the place in line of their last subscriber: one is done when the
+    /// writes have got past it.
+    fanouts: VecDeque<u64>,
+    /// HTTP connections whose next request waits for the fan-outs to go out, oldest first.
+    held: VecDeque<usize>,
+    /// A held connection is being read again (the others keep their turn).
+    releasing: bool,
+    /// HTTP connections whose answer waits for a fan-out to be written.
+    deferred: Vec<usize>,
     accepted: u64,
     start: Instant,
     /// The monotonic and wall clocks, read once per turn.
@@ -108,7 +139,11 @@ fn resolve(interface: &str, port: u16) -> Result<SocketAddr, StartError> {
 }
 
 fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
-    TcpListener::bind(addr).map_err(|e| StartError::Bind(addr, e))
+    let listener = TcpListener::bind(addr).map_err(|e| StartError::Bind(addr, e))?;
+    if let Err(e) = sys::deepen_backlog(&listener) {
+        crate::warn!("cannot deepen the accept queue of {addr}: {e}");
+    }
+    Ok(listener)
 }
 
 impl Server {
@@ -158,8 +193,14 @@ impl Server {
             timers: Timers::new(),
             scratch: vec![0; READ_CHUNK],
             effects: Vec::new(),
-            dirty: Vec::new(),
+            dirty: VecDeque::new(),
+            dirty_seq: 0,
+            visited_seq: 0,
             slow: Vec::new(),
+            fanouts: VecDeque::new(),
+            held: VecDeque::new(),
+            releasing: false,
+            deferred: Vec::new(),
             accepted: 0,
             start,
             now: 0,
@@ -190,7 +231,11 @@ impl Server {
         let mut events = Events::with_capacity(1024);
         loop {
             self.tick();
-            let timeout = self.poll_timeout();
+            let timeout = if self.dirty.is_empty() {
+                self.poll_timeout()
+            } else {
+                Some(Duration::ZERO)
+            };
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
@@ -206,8 +251,9 @@ impl Server {
                     SIGNALS => self.on_signal(),
                     Token(t) => {
                         let key = t - FIRST_CONN;
-                        if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-                            self.on_readable(key);
+                        let closed = ev.is_read_closed() || ev.is_error();
+                        if ev.is_readable() || closed {
+                            self.on_readable(key, closed);
                         }
                         if ev.is_writable() {
                             self.mark_dirty(key);
@@ -218,7 +264,9 @@ impl Server {
             }
             self.run_timers();
             self.apply_effects();
-            self.flush_dirty();
+            self.flush_dirty(FLUSH_BATCH);
+            self.release_deferred();
+            self.release_held();
             if let Some(until) = self.accept_paused_until {
                 if self.now >= until {
                     self.accept_paused_until = None;
@@ -226,7 +274,6 @@ impl Server {
                     if self.api.is_some() {
                         self.accept(Listener::Api);
                     }
-                    self.flush_dirty();
                 }
             }
             if let Some(deadline) = self.stopping {
@@ -318,7 +365,10 @@ impl Server {
 
     // ----- reading -----
 
-    fn on_readable(&mut self, key: usize) {
+    /// Reads until the socket is drained. A read shorter than the buffer drained it (new
+    /// data raises a new edge), which saves the read that would only say `WouldBlock`;
+    /// `to_eof` asks for that last read anyway, when the peer may have closed.
+    fn on_readable(&mut self, key: usize, to_eof: bool) {
         loop {
             let Some(conn) = self.conns.get_mut(key) else {
                 return;
@@ -331,7 +381,12 @@ impl Server {
                     self.on_eof(key);
                     return;
                 }
-                Ok(n) => self.received(key, n),
+                Ok(n) => {
+                    self.received(key, n);
+                    if n < self.scratch.len() && !to_eof {
+                        return;
+                    }
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
@@ -443,17 +498,39 @@ impl Server {
         if let Some(conn) = self.conns.get_mut(key) {
             if !conn.dirty {
                 conn.dirty = true;
-                self.dirty.push(key);
+                self.dirty_seq += 1;
+                self.dirty.push_back((key, self.dirty_seq));
             }
         }
     }
 
-    fn flush_dirty(&mut self) {
-        while let Some(key) = self.dirty.pop() {
+    /// Puts a connection first in line: an HTTP answer someone waits for goes out before the
+    /// rest of a fan-out. (It may stand in the queue twice; the second write finds nothing.)
+    fn mark_urgent(&mut self, key: usize) {
+        if let Some(conn) = self.conns.get_mut(key) {
+            conn.dirty = true;
+            self.dirty.push_front((key, 0));
+        }
+    }
+
+    /// Writes the oldest `limit` connections with queued output.
+    fn flush_dirty(&mut self, limit: usize) {
+        for _ in 0..limit {
+            let Some((key, seq)) = self.dirty.pop_front() else {
+                return;
+            };
+            self.visited_seq = self.visited_seq.max(seq);
             let Some(conn) = self.conns.get_mut(key) else {
                 continue;
             };
             conn.dirty = false;
+            if conn.defer_until.is_some_and(|s| s > self.visited_seq) {
+                if !self.deferred.contains(&key) {
+                    self.deferred.push(key);
+                }
+                continue;
+            }
+            conn.defer_until = None;
             match conn.out.flush(&mut conn.stream) {
                 Ok(Flush::Blocked) => {}
                 Ok(Flush::Done) => match &mut conn.phase {
@@ -467,7 +544,7 @@ impl Server {
                     _ if conn.read_paused => {
                         conn.read_paused = false;
                         self.consume_buffered(key);
-                        self.on_readable(key);
+                        self.on_readable(key, true);
                         self.refresh_deadline(key);
                         self.apply_effects();
                     }
@@ -541,9 +618,17 @@ impl Server {
                 return;
             }
             let mut effects = std::mem::take(&mut self.effects);
+            let mut run: Option<(SharedFrame, usize)> = None;
             for effect in effects.drain(..) {
                 match effect {
                     Effect::Send { to, frame } => {
+                        match &mut run {
+                            Some((f, n)) if Rc::ptr_eq(f, &frame) => *n += 1,
+                            _ => {
+                                self.note_fanout(run.take());
+                                run = Some((frame.clone(), 1));
+                            }
+                        }
                         let Some(key) = self.slot_of(to) else {
                             continue;
                         };
@@ -556,7 +641,8 @@ impl Server {
                             }
                         } else if !conn.dirty {
                             conn.dirty = true;
-                            self.dirty.push(key);
+                            self.dirty_seq += 1;
+                            self.dirty.push_back((key, self.dirty_seq));
                         }
                     }
                     Effect::Close { conn: id } => {
@@ -575,6 +661,7 @@ impl Server {
                     }
                 }
             }
+            self.note_fanout(run);
             self.effects = effects;
             for key in std::mem::take(&mut self.slow) {
                 if let Some(conn) = self.conns.get_mut(key) {
@@ -585,6 +672,93 @@ impl Server {
                     );
                 }
                 self.begin_close(key);
+            }
+        }
+    }
+
+    // ----- publisher backpressure -----
+
+    fn note_fanout(&mut self, run: Option<(SharedFrame, usize)>) {
+        if let Some((_, n)) = run {
+            if n >= FANOUT_MIN {
+                self.fanouts.push_back(self.dirty_seq);
+            }
+        }
+    }
+
+    /// Whether another request may be read: fewer than [`MAX_FANOUTS`] still going out, and
+    /// no connection held before this one (so a held publisher is not overtaken).
+    fn may_read_request(&mut self) -> bool {
+        (self.releasing || self.held.is_empty()) && self.admission_open()
+    }
+
+    fn admission_open(&mut self) -> bool {
+        while self.fanouts.front().is_some_and(|&s| s <= self.visited_seq) {
+            self.fanouts.pop_front();
+        }
+        self.fanouts.len() < MAX_FANOUTS
+    }
+
+    fn hold(&mut self, key: usize) {
+        if let Some(conn) = self.conns.get_mut(key) {
+            conn.read_paused = true;
+            if !self.held.contains(&key) {
+                self.held.push_back(key);
+            }
+        }
+    }
+
+    /// The answer queued for `key` goes out once the fan-outs its request caused (noted after
+    /// `before`) are written: publishers learn their message went out, and cannot outrun it.
+    fn defer_answer(&mut self, key: usize, before: usize) {
+        let n = self.fanouts.len();
+        if n > before && n >= ANSWER_FANOUTS {
+            // Answer once fewer than ANSWER_FANOUTS remain: when this one is done.
+            let seq = self.fanouts.get(n - ANSWER_FANOUTS).copied();
+            if let (Some(seq), Some(conn)) = (seq, self.conns.get_mut(key)) {
+                conn.defer_until = Some(seq);
+            }
+        }
+    }
+
+    /// Answers whose fan-out has been written go out first in line.
+    fn release_deferred(&mut self) {
+        let mut i = 0;
+        while i < self.deferred.len() {
+            let key = self.deferred[i];
+            let due = match self.conns.get(key) {
+                Some(c) => c.defer_until.is_none_or(|s| s <= self.visited_seq),
+                None => {
+                    self.deferred.swap_remove(i);
+                    continue;
+                }
+            };
+            if due {
+                self.deferred.swap_remove(i);
+                if let Some(conn) = self.conns.get_mut(key) {
+                    conn.defer_until = None;
+                }
+                self.mark_urgent(key);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Reads held HTTP connections again, oldest first, while the fan-outs allow.
+    fn release_held(&mut self) {
+        while !self.held.is_empty() && self.admission_open() {
+            let Some(key) = self.held.pop_front() else {
+                break;
+            };
+            if let Some(conn) = self.conns.get_mut(key) {
+                conn.read_paused = false;
+                self.releasing = true;
+                self.consume_buffered(key);
+                self.on_readable(key, true);
+                self.releasing = false;
+                self.refresh_deadline(key);
+                self.apply_effects();
             }
         }
     }

@@ -1,5 +1,7 @@
-//! The open-file limit: every connection is a descriptor, so the soft limit is raised to the
-//! hard limit at start.
+//! The two operating-system settings a server of many connections needs: a high open-file
+//! limit, and a listen backlog deeper than the 128 that mio and std ask for.
+
+use std::os::fd::AsRawFd;
 
 /// Below this many descriptors the server warns that it cannot hold many connections.
 pub const COMFORTABLE: u64 = 65_536;
@@ -27,6 +29,19 @@ pub fn raise_nofile() -> std::io::Result<u64> {
         }
     }
     Ok(lim.rlim_cur)
+}
+
+/// Pending connections the kernel may queue for `accept` (capped by `net.core.somaxconn`).
+pub const BACKLOG: i32 = 4096;
+
+/// Deepens a listening socket's accept queue; calling `listen` again on Linux changes it.
+pub fn deepen_backlog(listener: &impl AsRawFd) -> std::io::Result<()> {
+    // SAFETY: listen takes a descriptor and a number; the descriptor is borrowed from a live
+    // listener for the duration of the call.
+    if unsafe { libc::listen(listener.as_raw_fd(), BACKLOG) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 #[cfg(test)]
