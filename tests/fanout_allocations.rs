@@ -6,8 +6,8 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::io::{ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -47,81 +47,11 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
+mod common;
+
+use common::RawSubscriber as Sub;
+
 const WAIT: Duration = Duration::from_secs(20);
-
-/// A subscriber on a raw socket that counts the PUBLISH frames it receives.
-struct Sub {
-    stream: TcpStream,
-    buf: Vec<u8>,
-    publishes: usize,
-}
-
-impl Sub {
-    fn open(addr: SocketAddr, name: &str, channel: &str) -> Sub {
-        let mut stream = TcpStream::connect(addr).unwrap();
-        stream.write_all(b"GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").unwrap();
-        let text = format!(
-            "[1, \"CONNECT\", {{\"cookie_string\": \"\", \"payload\": \"{{\\\"name\\\": \\\"{name}\\\"}}\"}}]\r\n[2, \"SUBSCRIBE\", {{\"channel_name\": \"{channel}\"}}]\r\n"
-        );
-        let mask = [1u8, 2, 3, 4];
-        let mut frame = vec![0x81];
-        if text.len() < 126 {
-            frame.push(0x80 | text.len() as u8);
-        } else {
-            frame.push(0x80 | 126);
-            frame.extend((text.len() as u16).to_be_bytes());
-        }
-        frame.extend(mask);
-        frame.extend(text.bytes().enumerate().map(|(i, b)| b ^ mask[i & 3]));
-        stream.write_all(&frame).unwrap();
-        stream.set_nonblocking(true).unwrap();
-        Sub {
-            stream,
-            buf: Vec::new(),
-            publishes: 0,
-        }
-    }
-
-    /// Reads what is there and counts whole PUBLISH frames.
-    fn pump(&mut self) {
-        let mut chunk = [0u8; 65536];
-        loop {
-            match self.stream.read(&mut chunk) {
-                Ok(0) => panic!("server closed a subscriber"),
-                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(e) => panic!("{e}"),
-            }
-        }
-        // Skip the 101 response head once.
-        if self.buf.starts_with(b"HTTP/1.1 101") {
-            match self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                Some(i) => drop(self.buf.drain(..i + 4)),
-                None => return,
-            }
-        }
-        loop {
-            let Some(&[_, b1]) = self.buf.get(..2) else {
-                return;
-            };
-            let (len, at) = match b1 & 0x7F {
-                126 => match self.buf.get(2..4) {
-                    Some(b) => (usize::from(u16::from_be_bytes([b[0], b[1]])), 4),
-                    None => return,
-                },
-                127 => panic!("frame too big for this test"),
-                n => (usize::from(n), 2),
-            };
-            let Some(payload) = self.buf.get(at..at + len) else {
-                return;
-            };
-            if payload.windows(9).any(|w| w == b"\"PUBLISH\"") {
-                self.publishes += 1;
-            }
-            self.buf.drain(..at + len);
-        }
-    }
-}
 
 fn wait_for(subs: &mut [Sub], publishes: usize) {
     let deadline = Instant::now() + WAIT;

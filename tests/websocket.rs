@@ -524,3 +524,59 @@ fn a_slow_consumer_is_cut_off_and_the_others_get_everything() {
     let log = server.log.lock().unwrap().join("\n");
     assert!(log.contains("cannot keep up; disconnecting it"), "{log}");
 }
+
+#[test]
+fn a_stuck_subscriber_does_not_hold_back_publishers_of_a_fan_out() {
+    // Enough subscribers for a fan-out (where publishers get backpressure), one of which
+    // never reads: publishing goes on, the readers get everything, the stuck one is cut off.
+    let server = Server::start(&["--max-outbound", "262144"]);
+    let mut readers: Vec<RawSubscriber> = (0..64)
+        .map(|i| RawSubscriber::open(server.addr, &format!("r{i}"), "big"))
+        .collect();
+    let _stuck = RawSubscriber::open(server.addr, "stuck", "big");
+    eventually("everyone to subscribe", || {
+        for r in readers.iter_mut() {
+            r.pump();
+        }
+        let info = server.rest("get_channel_info", &[("channel_name", "big")]);
+        (info[1]["subscribers"].as_array().map(Vec::len) == Some(65)).then_some(())
+    });
+    // More than the stuck socket's kernel buffers and queue can hold.
+    let total = 1200;
+    let payload = format!("\"{}\"", "y".repeat(10_000));
+    let body = form(&[
+        ("security_token", TOKEN),
+        ("channel_name", "big"),
+        ("payload", &payload),
+    ]);
+    let publisher = {
+        let addr = server.addr;
+        std::thread::spawn(move || {
+            let mut conn = connect(addr);
+            for _ in 0..total {
+                let req = format!(
+                    "POST /web/publish HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                conn.write_all(req.as_bytes()).unwrap();
+                assert_eq!(read_response(&mut conn, false).text(), "[true, {}]");
+            }
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while readers.iter().any(|r| r.publishes < total) {
+        for r in readers.iter_mut() {
+            r.pump();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "readers did not get every message"
+        );
+        std::thread::yield_now();
+    }
+    publisher.join().unwrap();
+    eventually("the stuck subscriber to be cut off", || {
+        let info = server.rest("get_user_info", &[("user_name", "stuck")]);
+        (info[0] == json!(false)).then_some(())
+    });
+}
