@@ -255,7 +255,10 @@ impl Server {
                         if ev.is_readable() || closed {
                             self.on_readable(key, closed);
                         }
-                        if ev.is_writable() {
+                        // Room to write again matters only with something to write.
+                        if ev.is_writable()
+                            && self.conns.get(key).is_some_and(|c| !c.out.is_empty())
+                        {
                             self.mark_dirty(key);
                         }
                     }
