@@ -5,6 +5,7 @@
 //! decision through webhooks. Wire-compatible with Hookbox.
 
 pub mod config;
+pub mod csp;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;

@@ -5,6 +5,7 @@
 //! the frame id, so the same bytes are shared by every connection the frame goes to and each
 //! connection only adds its own `[id`.
 
+use std::cell::OnceCell;
 use std::fmt;
 use std::rc::Rc;
 
@@ -106,6 +107,8 @@ pub fn parse_frame(line: &[u8]) -> Result<ClientFrame, FrameError> {
 #[derive(Debug, PartialEq, Eq)]
 pub struct OutFrame {
     tail: Box<[u8]>,
+    /// The tail as the inside of a JSON string (for CSP packets), made on first use.
+    escaped: OnceCell<Box<[u8]>>,
 }
 
 /// Shared by every connection a frame is delivered to.
@@ -122,12 +125,24 @@ impl OutFrame {
         tail.extend_from_slice(b"]\r\n");
         Rc::new(OutFrame {
             tail: tail.into_boxed_slice(),
+            escaped: OnceCell::new(),
         })
     }
 
     /// The shared bytes that follow `[id`.
     pub fn tail(&self) -> &[u8] {
         &self.tail
+    }
+
+    /// The tail escaped to sit inside a JSON string, computed once for all connections.
+    /// (`[id` needs no escaping, so a whole line as a JSON string is `"[id` + this + `"`.)
+    pub fn escaped_tail(&self) -> &[u8] {
+        self.escaped.get_or_init(|| {
+            let text = String::from_utf8_lossy(&self.tail);
+            let quoted = serde_json::to_vec(text.as_ref()).unwrap_or_default();
+            let inner = quoted.get(1..quoted.len().saturating_sub(1)).unwrap_or(&[]);
+            inner.to_vec().into_boxed_slice()
+        })
     }
 
     /// Writes `[id` for a connection into `out`, returning its length (at most 21 bytes).
@@ -209,5 +224,11 @@ mod tests {
             back,
             json!([18_446_744_073_709_551_615u64, "PUBLISH", {"channel_name": "c", "payload": {"a": "line\r\nbreak"}}])
         );
+        // The escaped form makes a JSON string of the same line.
+        let mut quoted = b"\"[7".to_vec();
+        quoted.extend_from_slice(f.escaped_tail());
+        quoted.push(b'"');
+        let text: String = serde_json::from_slice(&quoted).unwrap();
+        assert_eq!(text.as_bytes(), &f.to_line(7)[..]);
     }
 }

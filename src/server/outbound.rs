@@ -10,8 +10,9 @@ use std::io::{self, IoSlice, Write};
 
 use crate::rtjp::SharedFrame;
 
-/// Longest inline prefix: a WebSocket header (10) plus `[` and a u64 id (21).
-pub const MAX_PREFIX: usize = 31;
+/// Longest inline prefix: enough for a WebSocket header (10) and `[` with a u64 id (21), or
+/// an SSE `id: N\ndata: [id` line start, or a CSP packet's `, [N, 0, "[id`.
+pub const MAX_PREFIX: usize = 56;
 
 /// Slices handed to one `write_vectored` call.
 const MAX_SLICES: usize = 64;
@@ -44,19 +45,52 @@ impl Prefix {
     }
 }
 
+/// Which form of a shared frame goes out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// The tail as serialised, less this many bytes at its end (an SSE event drops the
+    /// line end).
+    Tail { trim_end: u8 },
+    /// The tail escaped for a JSON string (a CSP packet's data).
+    Escaped,
+}
+
+impl Part {
+    /// The shared bytes this part names.
+    pub fn bytes(self, frame: &SharedFrame) -> &[u8] {
+        match self {
+            Part::Tail { trim_end } => {
+                let t = frame.tail();
+                &t[..t.len().saturating_sub(usize::from(trim_end))]
+            }
+            Part::Escaped => frame.escaped_tail(),
+        }
+    }
+}
+
 #[derive(Debug)]
 enum Chunk {
     /// Bytes only this connection sends (HTTP responses, control frames).
     Owned(Vec<u8>),
-    /// A per-connection prefix, then a frame's shared bytes.
-    Shared { prefix: Prefix, frame: SharedFrame },
+    /// A per-connection prefix, a frame's shared bytes, and a fixed suffix.
+    Shared {
+        prefix: Prefix,
+        frame: SharedFrame,
+        part: Part,
+        suffix: &'static [u8],
+    },
 }
 
 impl Chunk {
     fn len(&self) -> usize {
         match self {
             Chunk::Owned(v) => v.len(),
-            Chunk::Shared { prefix, frame } => prefix.as_slice().len() + frame.tail().len(),
+            Chunk::Shared {
+                prefix,
+                frame,
+                part,
+                suffix,
+            } => prefix.as_slice().len() + part.bytes(frame).len() + suffix.len(),
         }
     }
 }
@@ -136,12 +170,44 @@ impl Outbound {
 
     /// Queues a prefix and a shared frame tail.
     pub fn push_shared(&mut self, prefix: Prefix, frame: &SharedFrame) -> Result<(), Overflow> {
-        self.admit(prefix.as_slice().len() + frame.tail().len())?;
-        self.chunks.push_back(Chunk::Shared {
+        self.push_part(prefix, frame, Part::Tail { trim_end: 0 }, b"")
+    }
+
+    /// Queues a prefix, one form of a shared frame, and a suffix.
+    pub fn push_part(
+        &mut self,
+        prefix: Prefix,
+        frame: &SharedFrame,
+        part: Part,
+        suffix: &'static [u8],
+    ) -> Result<(), Overflow> {
+        let chunk = Chunk::Shared {
             prefix,
             frame: frame.clone(),
-        });
+            part,
+            suffix,
+        };
+        self.admit(chunk.len())?;
+        self.chunks.push_back(chunk);
         Ok(())
+    }
+
+    /// Queues a part whatever the cap (its connection's own cap was checked elsewhere).
+    pub fn push_part_uncapped(
+        &mut self,
+        prefix: Prefix,
+        frame: &SharedFrame,
+        part: Part,
+        suffix: &'static [u8],
+    ) {
+        let chunk = Chunk::Shared {
+            prefix,
+            frame: frame.clone(),
+            part,
+            suffix,
+        };
+        self.pending += chunk.len();
+        self.chunks.push_back(chunk);
     }
 
     /// Drops everything not yet started, keeping a partly written chunk so the peer never
@@ -168,9 +234,14 @@ impl Outbound {
                 let mut count = 0;
                 let mut skip = self.front_written;
                 'fill: for chunk in &self.chunks {
-                    let parts: [&[u8]; 2] = match chunk {
-                        Chunk::Owned(v) => [v.as_slice(), &[]],
-                        Chunk::Shared { prefix, frame } => [prefix.as_slice(), frame.tail()],
+                    let parts: [&[u8]; 3] = match chunk {
+                        Chunk::Owned(v) => [v.as_slice(), &[], &[]],
+                        Chunk::Shared {
+                            prefix,
+                            frame,
+                            part,
+                            suffix,
+                        } => [prefix.as_slice(), part.bytes(frame), suffix],
                     };
                     for part in parts {
                         if skip >= part.len() {
@@ -287,6 +358,27 @@ mod tests {
     }
 
     #[test]
+    fn parts_and_suffixes() {
+        let frame = OutFrame::new("A", &Map::new());
+        let mut q = Outbound::new(1 << 20);
+        let p = Prefix::new(&[b"data: [1"]).unwrap();
+        q.push_part(p, &frame, Part::Tail { trim_end: 2 }, b"\n\n")
+            .unwrap();
+        let p = Prefix::new(&[b"\"[2"]).unwrap();
+        q.push_part_uncapped(p, &frame, Part::Escaped, b"\"");
+        let mut w = Trickle {
+            out: Vec::new(),
+            max: 5,
+            budget: usize::MAX,
+        };
+        assert_eq!(q.flush(&mut w).unwrap(), Flush::Done);
+        assert_eq!(
+            String::from_utf8(w.out).unwrap(),
+            "data: [1, \"A\", {}]\n\n\"[2, \\\"A\\\", {}]\\r\\n\""
+        );
+    }
+
+    #[test]
     fn cap_and_discard_keep_frames_whole() {
         let mut q = Outbound::new(10);
         q.push_owned(b"0123456".to_vec()).unwrap();
@@ -303,6 +395,6 @@ mod tests {
         w.budget = 100;
         q.flush(&mut w).unwrap();
         assert_eq!(w.out, b"0123456");
-        assert!(Prefix::new(&[&[0u8; 32]]).is_none());
+        assert!(Prefix::new(&[&[0u8; 57]]).is_none());
     }
 }
