@@ -122,6 +122,14 @@ impl Session {
         }
     }
 
+    /// Treats every queued packet as not yet sent (a new stream starts after the client's
+    /// acknowledgement, so it must get all that is left).
+    pub fn resend_all(&mut self) {
+        for q in self.queue.iter_mut() {
+            q.sent = false;
+        }
+    }
+
     /// Forgets packets up to `ack`. An ack before packets dropped unacknowledged is a gap;
     /// an ack past the newest packet acknowledges everything.
     pub fn ack(&mut self, ack: u64) -> Result<(), Gap> {

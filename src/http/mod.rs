@@ -9,4 +9,4 @@ pub mod response;
 pub use body::{BodyDecoder, BodyError};
 pub use reader::{Read, ReadError, RequestReader};
 pub use request::{BodyFraming, HeadError, HeadLimits, HeadParser, Method, RequestHead};
-pub use response::Response;
+pub use response::{Framing, Response};

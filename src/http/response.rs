@@ -85,6 +85,15 @@ impl Response {
 
     /// Serialises status line, headers and body. `date` is the preformatted `Date` value.
     pub fn encode(&self, date: &str, out: &mut Vec<u8>) {
+        self.encode_head(date, Framing::Length(self.body.len()), out);
+        if !self.head_only && self.status != 304 && self.status != 204 {
+            out.extend_from_slice(&self.body);
+        }
+    }
+
+    /// Serialises the status line and headers for a body framed as `framing` (the caller
+    /// writes the body).
+    pub fn encode_head(&self, date: &str, framing: Framing, out: &mut Vec<u8>) {
         let mut head = String::with_capacity(128 + self.headers.len());
         let _ = write!(
             head,
@@ -94,18 +103,32 @@ impl Response {
             date,
             self.headers
         );
-        if self.status != 304 && self.status != 204 && self.status >= 200 {
-            let _ = write!(head, "Content-Length: {}\r\n", self.body.len());
+        match framing {
+            Framing::Length(n)
+                if self.status != 304 && self.status != 204 && self.status >= 200 =>
+            {
+                let _ = write!(head, "Content-Length: {n}\r\n");
+            }
+            Framing::Length(_) | Framing::UntilClose => {}
+            Framing::Chunked => head.push_str("Transfer-Encoding: chunked\r\n"),
         }
-        if self.close {
+        if self.close || framing == Framing::UntilClose {
             head.push_str("Connection: close\r\n");
         }
         head.push_str("\r\n");
         out.extend_from_slice(head.as_bytes());
-        if !self.head_only && self.status != 304 && self.status != 204 {
-            out.extend_from_slice(&self.body);
-        }
     }
+}
+
+/// How a response body is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// `Content-Length`.
+    Length(usize),
+    /// `Transfer-Encoding: chunked` (a stream that ends and keeps the connection).
+    Chunked,
+    /// No length: the body ends when the connection closes (an endless stream).
+    UntilClose,
 }
 
 #[cfg(test)]

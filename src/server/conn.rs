@@ -29,7 +29,34 @@ pub enum Route {
     Echo,
     Static(String),
     Rest(String),
+    /// `/csp/<op>`: handshake, comet, send, close, reflect.
+    Csp(String),
+    /// `/sse`: Server-Sent Events for a comet session.
+    Sse,
     NotFound,
+}
+
+/// How a parked request delivers a session's packets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// One answer with every packet waiting, then the request is done.
+    LongPoll,
+    /// A chunked answer that carries packets as they come, until it ends.
+    Stream,
+    /// An endless `text/event-stream`.
+    Sse,
+}
+
+/// A request held open for a comet session.
+#[derive(Debug, Clone, Copy)]
+pub struct Parked {
+    pub session: usize,
+    pub session_id: ConnId,
+    pub mode: Delivery,
+    /// When the long-poll or stream ends, or an SSE stream is next kept alive.
+    pub until: Millis,
+    /// Whether the connection stays open after the answer.
+    pub keep_alive: bool,
 }
 
 #[derive(Debug, Default)]
@@ -41,6 +68,8 @@ pub struct HttpState {
     pub started: Option<Millis>,
     /// When bytes last arrived or a request was last answered.
     pub last_activity: Millis,
+    /// A comet request waiting for packets; later requests wait behind it.
+    pub parked: Option<Parked>,
 }
 
 /// What a WebSocket carries.

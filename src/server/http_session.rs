@@ -21,6 +21,8 @@ impl Server {
         };
         let now = self.now;
         let between_requests = match self.conns.get(key).map(|c| &c.phase) {
+            // A parked comet request answers first; what follows waits unread.
+            Some(Phase::Http(h)) if h.parked.is_some() => return (0, false),
             Some(Phase::Http(h)) => !h.reader.is_mid_request(),
             _ => return (input.len(), false),
         };
@@ -140,6 +142,12 @@ impl Server {
         if path == "/" {
             return Route::Static("index.html".into());
         }
+        if let Some(op) = path.strip_prefix("/csp/") {
+            return Route::Csp(op.to_string());
+        }
+        if path == "/sse" {
+            return Route::Sse;
+        }
         if let Some(name) = path.strip_prefix("/static/") {
             return Route::Static(name.to_string());
         }
@@ -172,6 +180,16 @@ impl Server {
                 }
                 _ => Response::error(405, "use GET or POST", false).header("Allow", "GET, POST"),
             },
+            Route::Csp(op) => match head.method {
+                Method::Get | Method::Post => return self.csp(key, &head, &op, &body),
+                Method::Options => preflight(),
+                _ => Response::error(405, "use GET or POST", false)
+                    .header("Allow", "GET, POST, OPTIONS"),
+            },
+            Route::Sse => match head.method {
+                Method::Options => preflight(),
+                _ => return self.sse(key, &head),
+            },
             Route::NotFound | Route::Rtjp | Route::Echo => {
                 Response::error(404, "nothing here", false)
             }
@@ -199,7 +217,7 @@ impl Server {
     }
 
     /// Queues a response; the connection closes after it unless both sides keep it alive.
-    fn respond(&mut self, key: usize, head: &RequestHead, mut r: Response) {
+    pub(super) fn respond(&mut self, key: usize, head: &RequestHead, mut r: Response) {
         let keep = head.keep_alive && !r.close && self.stopping.is_none();
         r.close = !keep;
         if keep && head.minor_version == 0 {
@@ -307,7 +325,21 @@ impl Server {
 
 /// Whether the route reads a request body (others refuse `Expect: 100-continue`).
 fn takes_body(route: &Route, method: &Method) -> bool {
-    matches!(route, Route::Rest(_)) && *method == Method::Post
+    matches!(route, Route::Rest(_) | Route::Csp(_)) && *method == Method::Post
+}
+
+/// The answer to a CORS preflight for the comet endpoints.
+fn preflight() -> Response {
+    let mut r = Response::new(204)
+        .header("Access-Control-Allow-Origin", "*")
+        .header("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+        .header(
+            "Access-Control-Allow-Headers",
+            "Content-Type, Last-Event-ID",
+        )
+        .header("Access-Control-Max-Age", "86400");
+    r.head_only = true;
+    r
 }
 
 /// The call's fields: the query, and for POST the body (urlencoded, or a JSON object when

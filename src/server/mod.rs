@@ -4,6 +4,7 @@
 //! pure parsers, hands frames and REST calls to the hub, queues the hub's effects on the
 //! connections they name, writes queued bytes in batches, and runs deadlines.
 
+mod comet;
 mod conn;
 mod http_session;
 pub mod outbound;
@@ -119,6 +120,8 @@ pub struct Server {
     releasing: bool,
     /// HTTP connections whose answer waits for a fan-out to be written.
     deferred: Vec<usize>,
+    /// CSP and SSE sessions.
+    sessions: comet::Sessions,
     accepted: u64,
     start: Instant,
     /// The monotonic and wall clocks, read once per turn.
@@ -201,6 +204,7 @@ impl Server {
             held: VecDeque::new(),
             releasing: false,
             deferred: Vec::new(),
+            sessions: comet::Sessions::new(),
             accepted: 0,
             start,
             now: 0,
@@ -294,10 +298,15 @@ impl Server {
     }
 
     fn poll_timeout(&self) -> Option<Duration> {
-        let next = [self.timers.next(), self.stopping, self.accept_paused_until]
-            .into_iter()
-            .flatten()
-            .min()?;
+        let next = [
+            self.timers.next(),
+            self.sessions.timers.next(),
+            self.stopping,
+            self.accept_paused_until,
+        ]
+        .into_iter()
+        .flatten()
+        .min()?;
         Some(Duration::from_millis(next.saturating_sub(self.now)))
     }
 
@@ -423,6 +432,13 @@ impl Server {
             self.consume_buffered(key);
         }
         self.scratch = scratch;
+        // What waits unparsed is at most a head; more means a client sending while its
+        // request is parked, or a stream no longer in step.
+        let cap = self.config.limits.max_head + READ_CHUNK;
+        if self.conns.get(key).is_some_and(|c| c.rbuf.len() > cap) {
+            crate::debug!("read buffer over {cap} bytes; closing");
+            return self.drop_conn(key);
+        }
         self.refresh_deadline(key);
     }
 
@@ -567,6 +583,7 @@ impl Server {
     /// shut and the connection dropped when the peer closes or the linger time is up.
     fn begin_close(&mut self, key: usize) {
         self.leave_hub(key);
+        self.detach_conn(key);
         let now = self.now;
         let Some(conn) = self.conns.get_mut(key) else {
             return;
@@ -585,6 +602,7 @@ impl Server {
 
     fn drop_conn(&mut self, key: usize) {
         self.leave_hub(key);
+        self.detach_conn(key);
         if self.conns.contains(key) {
             let mut conn = self.conns.remove(key);
             let _ = self.poll.registry().deregister(&mut conn.stream);
@@ -618,7 +636,12 @@ impl Server {
         loop {
             self.hub.drain_effects(&mut self.effects);
             if self.effects.is_empty() && self.slow.is_empty() {
-                return;
+                if self.sessions.dirty.is_empty() {
+                    return;
+                }
+                // Delivering may end sessions, which the hub hears about: go round again.
+                self.deliver_sessions();
+                continue;
             }
             let mut effects = std::mem::take(&mut self.effects);
             let mut run: Option<(SharedFrame, usize)> = None;
@@ -631,6 +654,15 @@ impl Server {
                                 self.note_fanout(run.take());
                                 run = Some((frame.clone(), 1));
                             }
+                        }
+                        if comet::is_session(to) {
+                            if let Some(slot) = self.sessions.slot_of(to) {
+                                if !self.session_frame(slot, &frame) {
+                                    crate::warn!("comet session {to} cannot keep up; ending it");
+                                    self.end_session(slot, true);
+                                }
+                            }
+                            continue;
                         }
                         let Some(key) = self.slot_of(to) else {
                             continue;
@@ -649,6 +681,12 @@ impl Server {
                         }
                     }
                     Effect::Close { conn: id } => {
+                        if comet::is_session(id) {
+                            if let Some(slot) = self.sessions.slot_of(id) {
+                                self.end_session(slot, false);
+                            }
+                            continue;
+                        }
                         let Some(key) = self.slot_of(id) else {
                             continue;
                         };
@@ -769,6 +807,7 @@ impl Server {
     // ----- deadlines -----
 
     fn run_timers(&mut self) {
+        self.run_session_timers();
         while let Some((time, slot, id)) = self.timers.pop_due(self.now) {
             let Some(conn) = self.conns.get_mut(slot) else {
                 continue;
@@ -791,7 +830,10 @@ impl Server {
         };
         match &conn.phase {
             Phase::Closing { .. } => self.drop_conn(key),
-            Phase::Http(_) => self.http_deadline(key),
+            Phase::Http(h) => match h.parked {
+                Some(parked) => self.parked_deadline(key, parked),
+                None => self.http_deadline(key),
+            },
             Phase::Ws(_) => self.ws_deadline(key),
         }
     }
@@ -805,9 +847,10 @@ impl Server {
         };
         let at = match &conn.phase {
             Phase::Closing { .. } => return,
-            Phase::Http(h) => match h.started {
-                Some(started) => started + ms(t.head),
-                None => h.last_activity + ms(t.keep_alive),
+            Phase::Http(h) => match (h.parked, h.started) {
+                (Some(parked), _) => parked.until,
+                (None, Some(started)) => started + ms(t.head),
+                (None, None) => h.last_activity + ms(t.keep_alive),
             },
             Phase::Ws(ws) => {
                 (ws.last_rx + ms(t.ws_dead)).min(ws.last_rx.max(ws.last_ping) + ms(t.ws_ping))

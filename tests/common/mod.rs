@@ -521,3 +521,157 @@ impl RawSubscriber {
         }
     }
 }
+
+// ----- CSP client -----
+
+/// A CSP session driven over raw HTTP, as Hookbox's client drives it.
+pub struct CspClient {
+    pub addr: SocketAddr,
+    pub key: String,
+    /// The last server packet id taken.
+    pub ack: u64,
+    next_pid: u64,
+    next_rid: u64,
+    buf: String,
+    /// Frames received and not yet looked at.
+    pub backlog: std::collections::VecDeque<Value>,
+    /// Variables each long-poll of [`CspClient::recv`] sends.
+    pub poll_vars: String,
+}
+
+/// Evaluates `(json)` as the original client does with `eval`.
+pub fn unwrap_parens(text: &str) -> Value {
+    let inner = text
+        .trim()
+        .strip_prefix('(')
+        .and_then(|t| t.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("not (json): {text:?}"));
+    serde_json::from_str(inner).unwrap_or_else(|e| panic!("{e}: {text:?}"))
+}
+
+impl CspClient {
+    pub fn handshake(server: &Server, extra: &str) -> CspClient {
+        let path = format!("/csp/handshake?ct=application/javascript{extra}");
+        let r = http_once(server.addr, csp_post(&path, "{}").as_bytes());
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+        let v = unwrap_parens(&r.text());
+        CspClient {
+            addr: server.addr,
+            key: v["session"].as_str().unwrap().to_string(),
+            ack: 0,
+            next_pid: 0,
+            next_rid: 0,
+            buf: String::new(),
+            backlog: std::collections::VecDeque::new(),
+            poll_vars: "&du=5".into(),
+        }
+    }
+
+    /// Sends frames in one packet (base64, as the original XHR transport does).
+    pub fn send(&mut self, frames: &[(&str, Value)]) -> HttpResponse {
+        let mut text = String::new();
+        for (name, args) in frames {
+            self.next_rid += 1;
+            text.push_str(&format!("{}\r\n", json!([self.next_rid, name, args])));
+        }
+        self.next_pid += 1;
+        let packets = json!([[self.next_pid, 1, b64(text.as_bytes())]]).to_string();
+        self.send_raw(&packets)
+    }
+
+    pub fn send_raw(&self, packets: &str) -> HttpResponse {
+        let path = format!("/csp/send?s={}&a={}", self.key, self.ack);
+        http_once(self.addr, csp_post(&path, packets).as_bytes())
+    }
+
+    /// Starts a comet request; read its answer with [`CspClient::comet_answer`].
+    pub fn comet_start(&self, extra: &str) -> TcpStream {
+        let mut s = connect(self.addr);
+        let req = format!(
+            "POST /csp/comet?s={}&a={}{extra} HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\nContent-Length: 0\r\n\r\n",
+            self.key, self.ack
+        );
+        s.write_all(req.as_bytes()).unwrap();
+        s
+    }
+
+    /// Reads a comet answer: the packets, and the RTJP frames they complete (ack advanced).
+    pub fn comet_answer(&mut self, s: &mut TcpStream) -> (Value, Vec<Value>) {
+        let r = read_response(s, false);
+        assert_eq!(r.status, 200, "{}", r.text());
+        let packets = unwrap_parens(&r.text());
+        let frames = self.take_packets(&packets);
+        (packets, frames)
+    }
+
+    pub fn take_packets(&mut self, packets: &Value) -> Vec<Value> {
+        let mut frames = Vec::new();
+        for p in packets.as_array().unwrap() {
+            let id = p[0].as_u64().unwrap();
+            if id <= self.ack {
+                continue;
+            }
+            assert_eq!(id, self.ack + 1, "packet ids go up by one");
+            self.ack = id;
+            match p[1].as_u64().unwrap() {
+                0 if p[2].is_null() => frames.push(json!([0, "<closed>", {}])),
+                0 => self.buf.push_str(p[2].as_str().unwrap()),
+                other => panic!("encoding {other}"),
+            }
+            while let Some(i) = self.buf.find("\r\n") {
+                let line: String = self.buf.drain(..i + 2).collect();
+                frames.push(serde_json::from_str(line.trim_end()).unwrap());
+            }
+        }
+        frames
+    }
+
+    /// One long-poll: starts it and reads its answer.
+    pub fn comet(&mut self, extra: &str) -> Vec<Value> {
+        let mut s = self.comet_start(extra);
+        self.comet_answer(&mut s).1
+    }
+
+    /// The next frame, long-polling for it.
+    pub fn recv(&mut self) -> Value {
+        let deadline = Instant::now() + WAIT;
+        while self.backlog.is_empty() {
+            let vars = self.poll_vars.clone();
+            let frames = self.comet(&vars);
+            self.backlog.extend(frames);
+            assert!(Instant::now() < deadline, "no frame arrived");
+        }
+        self.backlog.pop_front().unwrap()
+    }
+
+    /// The next frame, which must be called `name`.
+    pub fn expect(&mut self, name: &str) -> Value {
+        let f = self.recv();
+        assert_eq!(f[1], json!(name), "wanted {name}, got {f}");
+        f
+    }
+}
+
+pub fn csp_post(path: &str, body: &str) -> String {
+    format!(
+        "POST {path} HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// urlsafe base64 without padding, as the original client's encoder writes it.
+pub fn b64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
