@@ -174,6 +174,65 @@ pub fn parse_urlencoded_form(data: &[u8]) {
     assert_eq!(meaning(&again), meaning(&pairs));
 }
 
+/// CSP request variables from a query string: never a panic, and whatever is accepted can
+/// put no markup or quote into an answer (prefixes, suffixes and prebuffer are echoed).
+pub fn parse_csp_vars(data: &[u8]) {
+    let Ok(pairs) = parse_urlencoded(data) else {
+        return;
+    };
+    let mut fields = crate::rest::Fields::from_pairs(pairs);
+    let Ok(vars) = crate::csp::CspVars::default().updated(&mut fields) else {
+        return;
+    };
+    let _ = crate::csp::vars::request(&mut fields, None);
+    let empty: Vec<crate::csp::session::Queued> = Vec::new();
+    let mut answer = Vec::new();
+    for p in crate::csp::render::packets(&vars, empty.iter(), true) {
+        p.to_bytes(&mut answer);
+    }
+    answer.extend_from_slice(crate::csp::render::reply(&vars, "1").as_bytes());
+    for bad in [b'<', b'>', b'"', b'\'', b'&', b'/'] {
+        assert!(!answer.contains(&bad), "{:?} in {:?}", bad as char, String::from_utf8_lossy(&answer));
+    }
+    assert!(vars.prebuffer().len() <= crate::csp::vars::MAX_PREBUFFER + crate::csp::vars::MAX_AFFIX);
+    assert!(vars.du <= crate::csp::vars::MAX_DURATION);
+}
+
+/// CSP packet lists from a client: never a panic, and what parses survives re-encoding in
+/// base64 (and as plain text when it is text).
+pub fn parse_csp_packets(data: &[u8]) {
+    let Ok(packets) = crate::csp::parse_packets(data) else {
+        return;
+    };
+    use base64::Engine as _;
+    let encode = |plain: bool| -> Vec<u8> {
+        let items: Vec<Value> = packets
+            .iter()
+            .map(|p| match &p.data {
+                None => serde_json::json!([p.id, 0, null]),
+                Some(d) if plain => {
+                    serde_json::json!([p.id, 0, String::from_utf8(d.clone()).unwrap_or_default()])
+                }
+                Some(d) => serde_json::json!([
+                    p.id,
+                    1,
+                    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(d)
+                ]),
+            })
+            .collect();
+        serde_json::to_vec(&items).unwrap_or_default()
+    };
+    let again = crate::csp::parse_packets(&encode(false)).expect("base64 packets parse");
+    assert_eq!(again, packets);
+    if packets
+        .iter()
+        .all(|p| p.data.as_ref().is_none_or(|d| std::str::from_utf8(d).is_ok()))
+    {
+        let again = crate::csp::parse_packets(&encode(true)).expect("plain packets parse");
+        assert_eq!(again, packets);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,5 +245,7 @@ mod tests {
         decode_ws_frames(&[0x81, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'i' ^ 2]);
         parse_rtjp_line(b"[1, \"A\", {\"x\": [1, 2.5, null]}]\r\n[2, \"B\"]\n");
         parse_urlencoded_form(b"a=1&&b=%zz&=x&c");
+        parse_csp_vars(b"bp=cb1&bs=%3B&ps=3&p=x&du=0&ct=text/html&se=1");
+        parse_csp_packets(b"[[1, 0, \"a\"], [2, 1, \"aGk\"], [3, 0, null]]");
     }
 }

@@ -40,3 +40,13 @@ fn parse_urlencoded_form_corpus() {
         hookbox::fuzzing::parse_urlencoded_form,
     );
 }
+
+#[test]
+fn parse_csp_vars_corpus() {
+    replay("parse_csp_vars", hookbox::fuzzing::parse_csp_vars);
+}
+
+#[test]
+fn parse_csp_packets_corpus() {
+    replay("parse_csp_packets", hookbox::fuzzing::parse_csp_packets);
+}

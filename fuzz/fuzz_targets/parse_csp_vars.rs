@@ -1,0 +1,6 @@
+#![no_main]
+//! Fuzzes `hookbox::fuzzing::parse_csp_vars`; the properties it checks are documented there.
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| hookbox::fuzzing::parse_csp_vars(data));
