@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use subscribers::Shared;
-use wire::Target;
+use wire::{Target, Transport};
 
 const HELP: &str = "\
 hookbox-bench: load a hookbox (or Nchan) server on loopback and report what it delivers
@@ -33,6 +33,8 @@ Scenarios:
 
 Options:
   --target hookbox|nchan   the server's protocol (default hookbox)
+  --transport ws|longpoll  how hookbox subscribers connect: WebSocket, or CSP long-poll
+                           (default ws)
   --url URL                the server (default http://127.0.0.1:8001)
   --token TOKEN            hookbox's -r token (default S)
   --subscribers N          WebSocket subscribers (default 1000)
@@ -50,6 +52,7 @@ Options:
 struct Args {
     scenario: String,
     target: Target,
+    transport: Transport,
     addr: SocketAddr,
     host: String,
     token: String,
@@ -77,6 +80,7 @@ fn parse_args() -> Result<Args, String> {
     let mut a = Args {
         scenario,
         target: Target::Hookbox,
+        transport: Transport::WebSocket,
         addr: SocketAddr::from(([127, 0, 0, 1], 8001)),
         host: "127.0.0.1:8001".into(),
         token: "S".into(),
@@ -102,6 +106,13 @@ fn parse_args() -> Result<Args, String> {
                     "hookbox" => Target::Hookbox,
                     "nchan" => Target::Nchan,
                     other => return Err(format!("unknown target {other:?}")),
+                }
+            }
+            "--transport" => {
+                a.transport = match value()?.as_str() {
+                    "ws" => Transport::WebSocket,
+                    "longpoll" => Transport::LongPoll,
+                    other => return Err(format!("unknown transport {other:?}")),
                 }
             }
             "--url" => {
@@ -133,6 +144,9 @@ fn parse_args() -> Result<Args, String> {
             "--json" => a.json = true,
             other => return Err(format!("unknown option {other:?} (see --help)")),
         }
+    }
+    if a.transport == Transport::LongPoll && a.target == Target::Nchan {
+        return Err("--transport longpoll is hookbox's CSP; Nchan is measured over WebSocket".into());
     }
     if a.subscribers == 0 && a.scenario != "publish" {
         return Err("--subscribers must be at least 1".into());
@@ -199,6 +213,7 @@ fn run(a: &Args) -> Result<Report, String> {
 
     let spec = subscribers::Spec {
         target: a.target,
+        transport: a.transport,
         addr: a.addr,
         host: a.host.clone(),
     };

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 
-use crate::wire::{self, Target};
+use crate::wire::{self, Target, Transport};
 
 /// Connections a thread has connecting or handshaking at once.
 const IN_FLIGHT: usize = 256;
@@ -47,6 +47,7 @@ impl Shared {
 #[derive(Debug, Clone)]
 pub struct Spec {
     pub target: Target,
+    pub transport: Transport,
     pub addr: SocketAddr,
     pub host: String,
 }
@@ -55,6 +56,14 @@ enum State {
     Connecting,
     Upgrading,
     Open { subscribed: bool },
+    /// A CSP long-poll subscriber: which answer it waits for next.
+    Csp(CspStep),
+}
+
+enum CspStep {
+    Handshake,
+    Login { key: String },
+    Poll { key: String, ack: u64, subscribed: bool },
 }
 
 struct Conn {
@@ -139,15 +148,21 @@ fn run(spec: Spec, channels: Vec<String>, shared: Arc<Shared>) -> Vec<u32> {
             if matches!(conn.state, State::Connecting) && (ev.is_writable() || ev.is_error()) {
                 match conn.stream.take_error() {
                     Ok(None) if conn.stream.peer_addr().is_ok() => {
-                        conn.out.extend_from_slice(&wire::upgrade_request(
-                            &spec.host,
-                            &sub_path(&spec, &conn.channel),
-                        ));
-                        if spec.target == Target::Hookbox {
-                            conn.out
-                                .extend_from_slice(&wire::rtjp_login_and_subscribe(&conn.channel));
+                        if spec.transport == Transport::LongPoll {
+                            let req = wire::csp_request(&spec.host, "handshake", "", "{}");
+                            conn.out.extend_from_slice(&req);
+                            conn.state = State::Csp(CspStep::Handshake);
+                        } else {
+                            conn.out.extend_from_slice(&wire::upgrade_request(
+                                &spec.host,
+                                &sub_path(&spec, &conn.channel),
+                            ));
+                            if spec.target == Target::Hookbox {
+                                conn.out
+                                    .extend_from_slice(&wire::rtjp_login_and_subscribe(&conn.channel));
+                            }
+                            conn.state = State::Upgrading;
                         }
-                        conn.state = State::Upgrading;
                     }
                     Ok(None) => continue,
                     _ => {
@@ -222,15 +237,28 @@ fn read_all(
             &partial
         };
         let mut replies = Vec::new();
-        let (used, done) = consume(
-            &mut conn.state,
-            data,
-            spec.target,
-            shared,
-            latencies,
-            in_flight,
-            &mut replies,
-        );
+        let (used, done) = if matches!(conn.state, State::Csp(_)) {
+            consume_csp(
+                &mut conn.state,
+                data,
+                spec,
+                &conn.channel,
+                shared,
+                latencies,
+                in_flight,
+                &mut replies,
+            )
+        } else {
+            consume(
+                &mut conn.state,
+                data,
+                spec.target,
+                shared,
+                latencies,
+                in_flight,
+                &mut replies,
+            )
+        };
         conn.partial = data[used..].to_vec();
         if done {
             shared.closed.fetch_add(1, Ordering::Relaxed);
@@ -300,6 +328,91 @@ fn consume(
             _ => {}
         }
         at += len;
+    }
+    (at, false)
+}
+
+/// Consumes CSP answers: handshake, then the login's "OK", then comet after comet.
+#[allow(clippy::too_many_arguments)]
+fn consume_csp(
+    state: &mut State,
+    data: &[u8],
+    spec: &Spec,
+    channel: &str,
+    shared: &Shared,
+    latencies: &mut Vec<u32>,
+    in_flight: &mut usize,
+    requests: &mut Vec<u8>,
+) -> (usize, bool) {
+    let mut at = 0;
+    while let Some((status, body, len)) = wire::http_response(&data[at..]) {
+        let body = &data[at..][body];
+        at += len;
+        let State::Csp(step) = state else {
+            return (at, true);
+        };
+        if status != 200 {
+            eprintln!("hookbox-bench: CSP answer {status}: {}", String::from_utf8_lossy(body));
+            return (data.len(), true);
+        }
+        let text = String::from_utf8_lossy(body);
+        let inner = text.trim().trim_start_matches('(').trim_end_matches(')');
+        match step {
+            CspStep::Handshake => {
+                let v: serde_json::Value = serde_json::from_str(inner).unwrap_or_default();
+                let Some(key) = v["session"].as_str().map(str::to_string) else {
+                    return (data.len(), true);
+                };
+                requests.extend_from_slice(&wire::csp_request(
+                    &spec.host,
+                    "send",
+                    &format!("s={key}"),
+                    &wire::csp_login_packet(channel),
+                ));
+                *step = CspStep::Login { key };
+            }
+            CspStep::Login { key } => {
+                let key = std::mem::take(key);
+                let query = format!("s={key}&a=0&du=30");
+                requests.extend_from_slice(&wire::csp_request(&spec.host, "comet", &query, ""));
+                *step = CspStep::Poll {
+                    key,
+                    ack: 0,
+                    subscribed: false,
+                };
+            }
+            CspStep::Poll {
+                key,
+                ack,
+                subscribed,
+            } => {
+                let packets: serde_json::Value = serde_json::from_str(inner).unwrap_or_default();
+                for p in packets.as_array().into_iter().flatten() {
+                    let (Some(id), Some(line)) = (p[0].as_u64(), p[2].as_str()) else {
+                        continue;
+                    };
+                    if id <= *ack {
+                        continue;
+                    }
+                    *ack = id;
+                    let line = line.as_bytes();
+                    if !*subscribed && wire::is_own_subscribe(line) {
+                        *subscribed = true;
+                        *in_flight -= 1;
+                        shared.subscribed.fetch_add(1, Ordering::Relaxed);
+                    } else if wire::is_message(spec.target, line) {
+                        let now = wire::micros(shared.start);
+                        shared.delivered.fetch_add(1, Ordering::Relaxed);
+                        shared.last_delivery_us.fetch_max(now, Ordering::Relaxed);
+                        if let Some(sent) = wire::sent_at(line) {
+                            latencies.push(now.saturating_sub(sent).min(u64::from(u32::MAX)) as u32);
+                        }
+                    }
+                }
+                let query = format!("s={key}&a={ack}");
+                requests.extend_from_slice(&wire::csp_request(&spec.host, "comet", &query, ""));
+            }
+        }
     }
     (at, false)
 }

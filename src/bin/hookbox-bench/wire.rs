@@ -3,6 +3,14 @@
 
 use std::time::Instant;
 
+/// How hookbox subscribers connect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    WebSocket,
+    /// CSP long-poll: handshake, send CONNECT and SUBSCRIBE, then comet after comet.
+    LongPoll,
+}
+
 /// Which server is measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
@@ -51,6 +59,40 @@ pub fn rtjp_login_and_subscribe(channel: &str) -> Vec<u8> {
         "[1, \"CONNECT\", {{\"cookie_string\": \"\"}}]\r\n[2, \"SUBSCRIBE\", {{\"channel_name\": \"{channel}\"}}]\r\n"
     );
     client_text(text.as_bytes())
+}
+
+/// One HTTP response with a `Content-Length` body at the start of `buf`: `(status, body
+/// range, total length)`.
+pub fn http_response(buf: &[u8]) -> Option<(u16, std::ops::Range<usize>, usize)> {
+    let end = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head = std::str::from_utf8(&buf[..end]).ok()?;
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    let len: usize = head
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length").then(|| value.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    let total = end.checked_add(len)?;
+    (buf.len() >= total).then_some((status, end..total, total))
+}
+
+/// A CSP request on a keep-alive connection.
+pub fn csp_request(host: &str, call: &str, query: &str, body: &str) -> Vec<u8> {
+    format!(
+        "POST /csp/{call}?{query} HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// The packet that logs a long-poll subscriber in and subscribes it.
+pub fn csp_login_packet(channel: &str) -> String {
+    let text = format!(
+        "[1, \"CONNECT\", {{\"cookie_string\": \"\"}}]\r\n[2, \"SUBSCRIBE\", {{\"channel_name\": \"{channel}\"}}]\r\n"
+    );
+    serde_json::json!([[1, 0, text]]).to_string()
 }
 
 /// One server frame at the start of `buf`: `(opcode, payload range, total length)`.
