@@ -192,9 +192,16 @@ pub fn parse_csp_vars(data: &[u8]) {
     }
     answer.extend_from_slice(crate::csp::render::reply(&vars, "1").as_bytes());
     for bad in [b'<', b'>', b'"', b'\'', b'&', b'/'] {
-        assert!(!answer.contains(&bad), "{:?} in {:?}", bad as char, String::from_utf8_lossy(&answer));
+        assert!(
+            !answer.contains(&bad),
+            "{:?} in {:?}",
+            bad as char,
+            String::from_utf8_lossy(&answer)
+        );
     }
-    assert!(vars.prebuffer().len() <= crate::csp::vars::MAX_PREBUFFER + crate::csp::vars::MAX_AFFIX);
+    assert!(
+        vars.prebuffer().len() <= crate::csp::vars::MAX_PREBUFFER + crate::csp::vars::MAX_AFFIX
+    );
     assert!(vars.du <= crate::csp::vars::MAX_DURATION);
 }
 
@@ -224,10 +231,11 @@ pub fn parse_csp_packets(data: &[u8]) {
     };
     let again = crate::csp::parse_packets(&encode(false)).expect("base64 packets parse");
     assert_eq!(again, packets);
-    if packets
-        .iter()
-        .all(|p| p.data.as_ref().is_none_or(|d| std::str::from_utf8(d).is_ok()))
-    {
+    if packets.iter().all(|p| {
+        p.data
+            .as_ref()
+            .is_none_or(|d| std::str::from_utf8(d).is_ok())
+    }) {
         let again = crate::csp::parse_packets(&encode(true)).expect("plain packets parse");
         assert_eq!(again, packets);
     }

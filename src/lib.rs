@@ -16,4 +16,5 @@ pub mod rest;
 pub mod rtjp;
 pub mod server;
 pub mod time;
+pub mod webhook;
 pub mod ws;

@@ -3,8 +3,19 @@
 
 use serde_json::{Map, Value};
 
+use super::flow::{
+    Group, MessageOp, Origin, Pending, PublishFrom, PublishOp, SubscribeOp, Then, UnsubscribeOp,
+};
 use super::names::is_valid_name;
-use super::{ConnId, Effect, Hub, HubError, Publisher};
+use super::{ConnId, Effect, Hub, HubError};
+use crate::webhook::Hook;
+
+/// How a REST call ended: its info now, or later in an `Effect::RestDone`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApiAnswer {
+    Now(Value),
+    Later,
+}
 use crate::hub::options::ChannelOptions;
 use crate::hub::Channel;
 use crate::time::Timestamp;
@@ -31,22 +42,49 @@ impl Hub {
             .ok_or_else(|| HubError::NoSuchUser(name.to_string()))
     }
 
+    /// The origin of a REST call: asking the application when `hook` (its answer token) is
+    /// given, else answered at once.
+    fn rest_origin(hook: Option<u64>) -> (Origin, bool) {
+        match hook {
+            Some(token) => (Origin::Rest(token), true),
+            None => (Origin::Sync, false),
+        }
+    }
+
+    /// The answer of a call started with [`Hub::rest_origin`].
+    fn settle(&mut self, origin: &Origin) -> Result<ApiAnswer, String> {
+        match origin {
+            Origin::Sync => match self.sync_result.take() {
+                Some(Ok(v)) => Ok(ApiAnswer::Now(v)),
+                Some(Err(e)) => Err(e),
+                None => Ok(ApiAnswer::Now(Value::Object(Map::new()))),
+            },
+            _ => Ok(ApiAnswer::Later),
+        }
+    }
+
     /// `publish`: only to an existing channel (or silently nothing with `-x`).
     pub fn api_publish(
         &mut self,
         channel: &str,
         payload: Value,
         originator: Option<&str>,
+        hook: Option<u64>,
         now: Timestamp,
-    ) -> Result<(), HubError> {
-        if !self.channels.contains_key(channel) {
-            if self.config.ignore_missing_publish {
-                return Ok(());
-            }
-            return Err(HubError::NoSuchChannel(channel.to_string()));
-        }
-        self.publish_to(channel, payload, Publisher::Api { originator }, now);
-        Ok(())
+    ) -> Result<ApiAnswer, String> {
+        let (origin, ask) = Hub::rest_origin(hook);
+        let op = PublishOp {
+            channel: channel.to_string(),
+            payload,
+            from: PublishFrom::Api {
+                originator: originator.map(str::to_string),
+            },
+            origin: origin.clone(),
+            ask,
+            created: false,
+        };
+        self.start_publish(op, now);
+        self.settle(&origin)
     }
 
     /// `publish_multi`: to each of the channels that exist.
@@ -55,43 +93,108 @@ impl Hub {
         channels: &[&str],
         payload: Value,
         originator: Option<&str>,
+        hook: Option<u64>,
         now: Timestamp,
-    ) {
-        for name in channels {
-            if self.channels.contains_key(*name) {
-                self.publish_to(name, payload.clone(), Publisher::Api { originator }, now);
+    ) -> Result<ApiAnswer, String> {
+        let existing: Vec<&str> = channels
+            .iter()
+            .copied()
+            .filter(|c| self.channels.contains_key(*c))
+            .collect();
+        let origin = match hook {
+            Some(token) => {
+                if existing.is_empty() {
+                    return Ok(ApiAnswer::Now(Value::Object(Map::new())));
+                }
+                self.next_group += 1;
+                let g = self.next_group;
+                self.groups.insert(
+                    g,
+                    Group {
+                        token,
+                        left: existing.len(),
+                        error: None,
+                    },
+                );
+                Origin::Group(g)
             }
+            None => Origin::Sync,
+        };
+        for name in existing {
+            let op = PublishOp {
+                channel: name.to_string(),
+                payload: payload.clone(),
+                from: PublishFrom::Api {
+                    originator: originator.map(str::to_string),
+                },
+                origin: origin.clone(),
+                ask: hook.is_some(),
+                created: false,
+            };
+            self.start_publish(op, now);
+            self.sync_result = None;
         }
+        Ok(match origin {
+            Origin::Sync => ApiAnswer::Now(Value::Object(Map::new())),
+            _ => ApiAnswer::Later,
+        })
     }
 
-    /// `create_channel` with options.
+    /// `create_channel` with options (checked before anything happens).
     pub fn api_create_channel(
         &mut self,
         name: &str,
         options: &Map<String, Value>,
+        hook: Option<u64>,
         now: Timestamp,
-    ) -> Result<(), HubError> {
-        check_channel_name(name)?;
+    ) -> Result<ApiAnswer, String> {
+        check_channel_name(name).map_err(|e| e.to_string())?;
         if self.channels.contains_key(name) {
-            return Err(HubError::ChannelExists(name.to_string()));
+            return Err(HubError::ChannelExists(name.to_string()).to_string());
         }
-        let update = ChannelOptions::default().updated(options)?;
-        let mut ch = Channel::new(name.to_string(), update.options);
-        if let Some(history) = update.history {
-            set_history(&mut ch, history, now);
+        ChannelOptions::default()
+            .updated(options)
+            .map_err(|e| e.to_string())?;
+        let (origin, ask) = Hub::rest_origin(hook);
+        if ask {
+            self.start_create(
+                name.to_string(),
+                origin.clone(),
+                Then::Created(options.clone()),
+                now,
+            );
+        } else {
+            self.create_with(name, options, now)
+                .map_err(|e| e.to_string())?;
+            self.sync_result = Some(Ok(Value::Object(Map::new())));
         }
-        if let Some(state) = update.state {
-            ch.state = state;
-        }
-        self.channels.insert(name.to_string(), ch);
-        Ok(())
+        self.settle(&origin)
     }
 
-    /// `destroy_channel`: everyone is unsubscribed.
-    pub fn api_destroy_channel(&mut self, name: &str, now: Timestamp) -> Result<(), HubError> {
-        self.existing_channel(name)?;
-        self.destroy(name, now);
-        Ok(())
+    /// `destroy_channel`: everyone is unsubscribed (after the application agrees, with
+    /// `send_hook`).
+    pub fn api_destroy_channel(
+        &mut self,
+        name: &str,
+        hook: Option<u64>,
+        now: Timestamp,
+    ) -> Result<ApiAnswer, String> {
+        self.existing_channel(name).map_err(|e| e.to_string())?;
+        match hook {
+            Some(token) if self.config.webhooks => {
+                let fields = vec![("channel_name".to_string(), name.to_string())];
+                let pending = Pending::Destroy {
+                    channel: name.to_string(),
+                    origin: Origin::Rest(token),
+                };
+                self.call_hook(Hook::DestroyChannel, fields, None, None, pending);
+                Ok(ApiAnswer::Later)
+            }
+            _ => {
+                self.destroy(name, now);
+                Ok(ApiAnswer::Now(Value::Object(Map::new())))
+            }
+        }
     }
 
     /// `get_channel_info`: `{name, options, subscribers}`.
@@ -133,6 +236,16 @@ impl Hub {
             return Err(HubError::NoSuchChannel(name.to_string()));
         };
         ch.options = update.options;
+        if update.polling_changed {
+            let polling = ch.options.polling.clone();
+            self.effects.push(Effect::Polling {
+                channel: name.to_string(),
+                polling: (!polling.mode.is_empty()).then_some(polling),
+            });
+        }
+        let Some(ch) = self.channels.get_mut(name) else {
+            return Err(HubError::NoSuchChannel(name.to_string()));
+        };
         if let Some(history) = update.history {
             set_history(ch, history, now);
         }
@@ -154,6 +267,27 @@ impl Hub {
             self.broadcast_state(name, updates, deletes);
         }
         Ok(())
+    }
+
+    /// A polled channel's fetch came back: its payload is published (as `originator`) and
+    /// the options it carried apply (those that are valid).
+    pub fn poll_result(
+        &mut self,
+        channel: &str,
+        payload: Value,
+        originator: Option<&str>,
+        options: &Map<String, Value>,
+        now: Timestamp,
+    ) {
+        if !self.channels.contains_key(channel) {
+            return;
+        }
+        self.publish_to(channel, payload, super::Publisher::Api { originator }, now);
+        if !options.is_empty() {
+            if let Err(e) = self.api_set_channel_options(channel, options, now) {
+                crate::debug!("polling {channel}: options refused: {e}");
+            }
+        }
     }
 
     /// `state_set_key`: a changed value is broadcast as STATE_UPDATE.
@@ -190,13 +324,22 @@ impl Hub {
         &mut self,
         channel: &str,
         user: &str,
+        hook: Option<u64>,
         now: Timestamp,
-    ) -> Result<(), HubError> {
-        check_channel_name(channel)?;
-        let ukey = self.existing_user(user)?;
-        self.ensure_channel(channel);
-        self.join(ukey, None, channel, None, None, now);
-        Ok(())
+    ) -> Result<ApiAnswer, String> {
+        check_channel_name(channel).map_err(|e| e.to_string())?;
+        self.existing_user(user).map_err(|e| e.to_string())?;
+        let (origin, ask) = Hub::rest_origin(hook);
+        let op = SubscribeOp {
+            user: user.to_string(),
+            conn: None,
+            channel: channel.to_string(),
+            since: None,
+            origin: origin.clone(),
+            ask,
+        };
+        self.start_subscribe(op, now);
+        self.settle(&origin)
     }
 
     /// `unsubscribe` a user; a user that is not subscribed is left as is.
@@ -204,14 +347,21 @@ impl Hub {
         &mut self,
         channel: &str,
         user: &str,
+        hook: Option<u64>,
         now: Timestamp,
-    ) -> Result<(), HubError> {
-        self.existing_channel(channel)?;
-        let ukey = self.existing_user(user)?;
-        match self.unsubscribe_user(ukey, None, channel, now) {
-            Ok(()) | Err(HubError::NotSubscribed(_)) => Ok(()),
-            Err(e) => Err(e),
-        }
+    ) -> Result<ApiAnswer, String> {
+        self.existing_channel(channel).map_err(|e| e.to_string())?;
+        self.existing_user(user).map_err(|e| e.to_string())?;
+        let (origin, ask) = Hub::rest_origin(hook);
+        let op = UnsubscribeOp {
+            user: user.to_string(),
+            conn: None,
+            channel: channel.to_string(),
+            origin: origin.clone(),
+            ask,
+        };
+        self.start_unsubscribe(op, now);
+        self.settle(&origin)
     }
 
     /// `message` from one user to another.
@@ -220,12 +370,25 @@ impl Hub {
         sender: &str,
         recipient: &str,
         payload: Value,
+        hook: Option<u64>,
         now: Timestamp,
-    ) -> Result<(), HubError> {
-        let from = self.existing_user(sender)?;
-        let to = self.existing_user(recipient)?;
-        self.deliver_message(from, to, payload, now);
-        Ok(())
+    ) -> Result<ApiAnswer, String> {
+        self.existing_user(sender).map_err(|e| e.to_string())?;
+        if hook.is_none() || !self.config.webhooks {
+            // Without the application, both must be here.
+            self.existing_user(recipient).map_err(|e| e.to_string())?;
+        }
+        let (origin, ask) = Hub::rest_origin(hook);
+        let op = MessageOp {
+            sender: sender.to_string(),
+            recipient: recipient.to_string(),
+            payload,
+            conn: None,
+            origin: origin.clone(),
+            ask,
+        };
+        self.start_message(op, now);
+        self.settle(&origin)
     }
 
     /// `get_user_info`: `{name, channels, connections, options}`.
@@ -312,7 +475,7 @@ impl Hub {
 }
 
 /// Replaces a channel's history with entries given as `[kind, {..}]` pairs.
-fn set_history(ch: &mut Channel, items: Vec<Value>, now: Timestamp) {
+pub(super) fn set_history(ch: &mut Channel, items: Vec<Value>, now: Timestamp) {
     ch.history.clear();
     for item in items {
         if let Value::Array(pair) = item {

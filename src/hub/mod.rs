@@ -8,11 +8,12 @@
 mod api;
 mod channel;
 pub mod error;
+pub mod flow;
 pub mod names;
 pub mod options;
 mod user;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 
 use serde_json::{Map, Value};
@@ -20,10 +21,13 @@ use slab::Slab;
 
 use crate::rtjp::{ClientFrame, FrameError, OutFrame, SharedFrame};
 use crate::time::Timestamp;
+use crate::webhook::WebhookCall;
+pub use api::ApiAnswer;
 pub use channel::{Channel, HistoryEntry};
 pub use error::HubError;
+use flow::{Group, Pending};
 use names::is_valid_name;
-pub use options::{ChannelOptions, UserOptions};
+pub use options::{ChannelOptions, Polling, UserOptions};
 pub use user::User;
 
 /// Index of a user in the hub's slab.
@@ -56,6 +60,18 @@ pub enum Effect {
     Send { to: ConnId, frame: SharedFrame },
     /// Close a connection (the hub has already forgotten it).
     Close { conn: ConnId },
+    /// Ask the application; answer with [`Hub::webhook_done`].
+    Webhook(WebhookCall),
+    /// A REST call that waited for the application is done.
+    RestDone {
+        token: u64,
+        result: Result<Value, String>,
+    },
+    /// A channel's polling starts, changes (`Some`) or stops (`None`).
+    Polling {
+        channel: String,
+        polling: Option<Polling>,
+    },
 }
 
 /// Settings the hub needs from the command line.
@@ -63,6 +79,10 @@ pub enum Effect {
 pub struct HubConfig {
     /// `-x`: REST publish to a channel that does not exist succeeds and does nothing.
     pub ignore_missing_publish: bool,
+    /// A webhook target is configured: the application decides (else open mode).
+    pub webhooks: bool,
+    /// `-c`: forward only this cookie to webhooks.
+    pub cookie_identifier: Option<String>,
 }
 
 /// Counters for `get_server_info` and the admin console.
@@ -77,6 +97,12 @@ struct Conn {
     user: Option<UserKey>,
     cookie: String,
     remote_addr: String,
+    /// A frame of this connection waits on the application.
+    busy: bool,
+    /// Frames that arrived meanwhile, in order.
+    queued: VecDeque<ClientFrame>,
+    /// CONNECT was sent and its hook has not answered.
+    connecting: bool,
 }
 
 /// Who a publish comes from.
@@ -97,6 +123,17 @@ pub struct Hub {
     effects: Vec<Effect>,
     next_guest: u64,
     stats: Stats,
+    /// Steps waiting for the application, by call id, with the connection the call is about.
+    pending: HashMap<u64, (Pending, Option<ConnId>)>,
+    next_call: u64,
+    groups: HashMap<u64, Group>,
+    next_group: u64,
+    /// Connections whose waiting frame is done, to go on with their queued frames.
+    to_drain: Vec<ConnId>,
+    /// Empty channels whose destroy_channel hook has not answered.
+    destroying: HashSet<String>,
+    /// The result of a REST call made without asking the application.
+    sync_result: Option<Result<Value, String>>,
 }
 
 impl Hub {
@@ -110,6 +147,13 @@ impl Hub {
             effects: Vec::new(),
             next_guest: 0,
             stats: Stats::default(),
+            pending: HashMap::new(),
+            next_call: 0,
+            groups: HashMap::new(),
+            next_group: 0,
+            to_drain: Vec::new(),
+            destroying: HashSet::new(),
+            sync_result: None,
         }
     }
 
@@ -156,6 +200,9 @@ impl Hub {
                 user: None,
                 cookie: String::new(),
                 remote_addr,
+                busy: false,
+                queued: VecDeque::new(),
+                connecting: false,
             },
         );
     }
@@ -212,6 +259,8 @@ impl Hub {
         if self.users.contains(ukey) {
             let user = self.users.remove(ukey);
             self.user_keys.remove(&user.name);
+            self.server_presence(&user.name, false);
+            self.user_gone(&user.name, user.last_cookie);
         }
     }
 
@@ -220,52 +269,6 @@ impl Hub {
     /// An undecodable frame: answer with ERROR.
     pub fn frame_error(&mut self, conn: ConnId, err: &FrameError) {
         self.send_error(conn, err.id.clone(), &err.to_string());
-    }
-
-    /// A frame from a client connection.
-    pub fn frame(&mut self, conn: ConnId, now: Timestamp, frame: ClientFrame) {
-        if !self.conns.contains_key(&conn) {
-            return;
-        }
-        let result = match frame.name.as_str() {
-            "CONNECT" => self.on_connect(conn, now, &frame.args),
-            "SUBSCRIBE" => self.on_subscribe(conn, now, &frame.args),
-            "UNSUBSCRIBE" => self.on_unsubscribe(conn, now, &frame.args),
-            "PUBLISH" => self.on_publish(conn, now, &frame.args),
-            "MESSAGE" => self.on_message(conn, now, &frame.args),
-            other => Err(HubError::UnknownFrame(other.to_string())),
-        };
-        if let Err(e) = result {
-            self.send_error(conn, frame.id, &e.to_string());
-        }
-    }
-
-    fn on_connect(
-        &mut self,
-        conn: ConnId,
-        now: Timestamp,
-        args: &Map<String, Value>,
-    ) -> Result<(), HubError> {
-        if self.conns.get(&conn).is_some_and(|c| c.user.is_some()) {
-            return Err(HubError::AlreadyConnected);
-        }
-        let cookie = match args.get("cookie_string") {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Null) | None => return Err(HubError::Missing("cookie_string")),
-            Some(_) => return Err(HubError::InvalidArg("cookie_string")),
-        };
-        let payload = parse_payload(args.get("payload"))?;
-        // Open mode: the name comes from the payload, or a guest name is made up.
-        let name = match payload.get("name").and_then(Value::as_str) {
-            Some(n) if is_valid_name(n) => n.to_string(),
-            Some(_) => return Err(HubError::InvalidUserName),
-            None => self.guest_name(),
-        };
-        if let Some(c) = self.conns.get_mut(&conn) {
-            c.cookie = cookie;
-        }
-        self.login(conn, name, payload, now);
-        Ok(())
     }
 
     fn guest_name(&mut self) -> String {
@@ -286,6 +289,7 @@ impl Hub {
             None => {
                 let k = self.users.insert(User::new(name.clone()));
                 self.user_keys.insert(name.clone(), k);
+                self.server_presence(&name, true);
                 k
             }
         };
@@ -329,80 +333,6 @@ impl Hub {
             .get(&conn)
             .and_then(|c| c.user)
             .ok_or(HubError::NotConnected)
-    }
-
-    fn on_subscribe(
-        &mut self,
-        conn: ConnId,
-        now: Timestamp,
-        args: &Map<String, Value>,
-    ) -> Result<(), HubError> {
-        let ukey = self.connected_user(conn)?;
-        let name = channel_arg(args)?;
-        let since = match args.get("since") {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(v.as_u64().ok_or(HubError::InvalidArg("since"))?),
-        };
-        self.ensure_channel(name);
-        self.join(ukey, Some(conn), name, since, None, now);
-        Ok(())
-    }
-
-    fn on_unsubscribe(
-        &mut self,
-        conn: ConnId,
-        now: Timestamp,
-        args: &Map<String, Value>,
-    ) -> Result<(), HubError> {
-        let ukey = self.connected_user(conn)?;
-        let name = channel_arg(args)?;
-        self.unsubscribe_user(ukey, Some(conn), name, now)
-    }
-
-    fn on_publish(
-        &mut self,
-        conn: ConnId,
-        now: Timestamp,
-        args: &Map<String, Value>,
-    ) -> Result<(), HubError> {
-        let ukey = self.connected_user(conn)?;
-        let name = channel_arg(args)?;
-        let payload = parse_payload(args.get("payload"))?;
-        let created = self.ensure_channel(name);
-        self.publish_to(name, payload, Publisher::User { user: ukey, conn }, now);
-        // A channel made only for this publish, that nobody listens to and that keeps
-        // nothing, is not left behind.
-        if created
-            && self.channels.get(name).is_some_and(|c| {
-                c.subscribers.is_empty() && c.history.is_empty() && c.state.is_empty()
-            })
-        {
-            self.channels.remove(name);
-        }
-        Ok(())
-    }
-
-    fn on_message(
-        &mut self,
-        conn: ConnId,
-        now: Timestamp,
-        args: &Map<String, Value>,
-    ) -> Result<(), HubError> {
-        let ukey = self.connected_user(conn)?;
-        let recipient = match args.get("name") {
-            Some(Value::String(s)) if !s.is_empty() => s.as_str(),
-            Some(Value::String(_)) | Some(Value::Null) | None => {
-                return Err(HubError::Missing("name"))
-            }
-            Some(_) => return Err(HubError::InvalidUserName),
-        };
-        let payload = parse_payload(args.get("payload"))?;
-        let rkey = *self
-            .user_keys
-            .get(recipient)
-            .ok_or(HubError::InvalidUserName)?;
-        self.deliver_message(ukey, rkey, payload, now);
-        Ok(())
     }
 
     // ----- mechanics shared by frames and the REST API -----
@@ -644,7 +574,7 @@ impl Hub {
             now,
         );
         if destroy_empty && ch.subscribers.is_empty() {
-            self.channels.remove(name);
+            self.channel_emptied(name);
         }
     }
 
@@ -657,7 +587,58 @@ impl Hub {
         for ukey in subscribers {
             self.leave(ukey, name, now, false, false);
         }
-        self.channels.remove(name);
+        self.remove_channel(name);
+    }
+
+    /// Forgets a channel; its polling stops.
+    fn remove_channel(&mut self, name: &str) {
+        self.destroying.remove(name);
+        if let Some(ch) = self.channels.remove(name) {
+            if !ch.options.polling.mode.is_empty() {
+                self.effects.push(Effect::Polling {
+                    channel: name.to_string(),
+                    polling: None,
+                });
+            }
+        }
+    }
+
+    /// `server_presenceful` channels show in their state which of their listed users are
+    /// connected: at creation...
+    fn server_presence_init(&mut self, name: &str) {
+        let Some(ch) = self.channels.get(name) else {
+            return;
+        };
+        if !ch.options.server_presenceful {
+            return;
+        }
+        let mut updates = Map::new();
+        for user in &ch.options.server_user_presence {
+            let online = self.user_keys.contains_key(user);
+            updates.insert(user.clone(), Value::Bool(online));
+        }
+        if let Some(ch) = self.channels.get_mut(name) {
+            for (k, v) in &updates {
+                ch.state.insert(k.clone(), v.clone());
+            }
+        }
+        self.broadcast_state(name, updates, Vec::new());
+    }
+
+    /// ...and whenever a listed user comes or goes.
+    fn server_presence(&mut self, user: &str, online: bool) {
+        let names: Vec<String> = self
+            .channels
+            .values()
+            .filter(|c| {
+                c.options.server_presenceful
+                    && c.options.server_user_presence.iter().any(|u| u == user)
+            })
+            .map(|c| c.name.clone())
+            .collect();
+        for name in names {
+            let _ = self.api_state_set(&name, user, Value::Bool(online));
+        }
     }
 
     /// Publishes on an existing channel.
@@ -701,6 +682,34 @@ impl Hub {
         );
         self.stats.published += 1;
         self.broadcast(name, &frame, None, omit);
+    }
+
+    /// A PUBLISH frame only to the publishing connection (the application answered
+    /// `only_to_sender`): not in history and without a sequence number of its own.
+    fn publish_to_one(
+        &mut self,
+        name: &str,
+        payload: Value,
+        user: UserKey,
+        conn: ConnId,
+        now: Timestamp,
+    ) {
+        let Some(ch) = self.channels.get(name) else {
+            return;
+        };
+        let mut args = Map::new();
+        args.insert("channel_name".into(), name.into());
+        args.insert("payload".into(), payload);
+        if !ch.options.anonymous {
+            let who = self
+                .users
+                .get(user)
+                .map(|u| u.name.clone())
+                .unwrap_or_default();
+            args.insert("user".into(), who.into());
+        }
+        args.insert("datetime".into(), now.iso().into());
+        self.send(conn, &OutFrame::new("PUBLISH", &args));
     }
 
     fn deliver_message(&mut self, from: UserKey, to: UserKey, payload: Value, now: Timestamp) {

@@ -48,7 +48,7 @@ impl Harness {
                     let v: Value = serde_json::from_slice(&frame.to_line(0)).unwrap();
                     Some((to, v[1].as_str().unwrap().to_string(), v[2].clone()))
                 }
-                Effect::Close { .. } => None,
+                _ => None,
             })
             .collect()
     }
@@ -246,6 +246,7 @@ fn presence_and_history() {
             json!({"presenceful": true, "history_size": 3})
                 .as_object()
                 .unwrap(),
+            None,
             T0,
         )
         .unwrap();
@@ -298,6 +299,7 @@ fn history_duration_and_publish_only() {
             json!({"history_size": 10, "history_duration": 60, "history_publish_only": true})
                 .as_object()
                 .unwrap(),
+            None,
             T0,
         )
         .unwrap();
@@ -327,10 +329,15 @@ fn history_duration_and_publish_only() {
 fn since_replays_missed_messages() {
     let mut h = Harness::new();
     h.hub
-        .api_create_channel("r", json!({"history_size": 5}).as_object().unwrap(), T0)
+        .api_create_channel(
+            "r",
+            json!({"history_size": 5}).as_object().unwrap(),
+            None,
+            T0,
+        )
         .unwrap();
     for i in 1..=8 {
-        h.hub.api_publish("r", json!(i), None, T0).unwrap();
+        h.hub.api_publish("r", json!(i), None, None, T0).unwrap();
     }
     let a = h.connect("ann");
     // History holds seq 4..=8: from 5 on it is all there.
@@ -377,7 +384,7 @@ fn a_second_tab_gets_the_users_subscriptions() {
     assert_eq!(out[0].0, "CONNECTED");
     assert_eq!(out[1].0, "SUBSCRIBE");
     assert_eq!(out[1].1["channel_name"], json!("c"));
-    h.hub.api_publish("c", json!("x"), None, T0).unwrap();
+    h.hub.api_publish("c", json!("x"), None, None, T0).unwrap();
     let targets: Vec<ConnId> = h.take().into_iter().map(|(c, _, _)| c).collect();
     assert_eq!(targets, vec![a1, a2]);
     // Closing one tab keeps the user subscribed.
@@ -400,7 +407,7 @@ fn per_connection_subscriptions() {
         .unwrap();
     let a2 = h.connect("ann");
     h.subscribe(a2, "c");
-    h.hub.api_publish("c", json!(1), None, T0).unwrap();
+    h.hub.api_publish("c", json!(1), None, None, T0).unwrap();
     let targets: Vec<ConnId> = h.take().into_iter().map(|(c, _, _)| c).collect();
     assert_eq!(targets, vec![a2]);
     h.subscribe(a1, "c");
@@ -408,7 +415,7 @@ fn per_connection_subscriptions() {
     let out = h.take();
     assert_eq!(out.len(), 1);
     assert_eq!((out[0].0, out[0].1.as_str()), (a2, "UNSUBSCRIBE"));
-    h.hub.api_publish("c", json!(2), None, T0).unwrap();
+    h.hub.api_publish("c", json!(2), None, None, T0).unwrap();
     let targets: Vec<ConnId> = h.take().into_iter().map(|(c, _, _)| c).collect();
     assert_eq!(targets, vec![a1]);
     // The last connection subscribed closes: the user leaves the channel.
@@ -438,11 +445,11 @@ fn messages_between_users() {
     h.hub
         .api_set_user_options("ann", json!({"reflective": false}).as_object().unwrap())
         .unwrap();
-    h.hub.api_message("ann", "bob", json!(1), T0).unwrap();
+    h.hub.api_message("ann", "bob", json!(1), None, T0).unwrap();
     assert_eq!(h.take().len(), 1);
     assert_eq!(
-        h.hub.api_message("ann", "zed", json!(1), T0),
-        Err(HubError::NoSuchUser("zed".into()))
+        h.hub.api_message("ann", "zed", json!(1), None, T0),
+        Err(HubError::NoSuchUser("zed".into()).to_string())
     );
 }
 
@@ -492,16 +499,22 @@ fn state_updates() {
 fn rest_publish_and_missing_channels() {
     let mut h = Harness::new();
     assert_eq!(
-        h.hub.api_publish("none", json!(1), None, T0),
-        Err(HubError::NoSuchChannel("none".into()))
+        h.hub.api_publish("none", json!(1), None, None, T0),
+        Err(HubError::NoSuchChannel("none".into()).to_string())
     );
     let mut x = Hub::new(HubConfig {
         ignore_missing_publish: true,
+        ..HubConfig::default()
     });
-    assert_eq!(x.api_publish("none", json!(1), None, T0), Ok(()));
+    assert_eq!(
+        x.api_publish("none", json!(1), None, None, T0),
+        Ok(ApiAnswer::Now(json!({})))
+    );
     let a = h.connect("ann");
     h.subscribe(a, "c");
-    h.hub.api_publish("c", json!({"a": 1}), None, T0).unwrap();
+    h.hub
+        .api_publish("c", json!({"a": 1}), None, None, T0)
+        .unwrap();
     assert_eq!(
         h.frames_to(a),
         vec![(
@@ -510,13 +523,16 @@ fn rest_publish_and_missing_channels() {
                    "datetime": "2011-03-11T09:30:00", "seq": 1})
         )]
     );
-    h.hub.api_publish("c", json!(2), Some("app"), T0).unwrap();
+    h.hub
+        .api_publish("c", json!(2), Some("app"), None, T0)
+        .unwrap();
     assert_eq!(h.frames_to(a)[0].1["user"], json!("app"));
     h.hub
         .api_set_channel_options("c", json!({"anonymous": true}).as_object().unwrap(), T0)
         .unwrap();
     h.hub
-        .api_publish_multi(&["c", "none"], json!(3), Some("app"), T0);
+        .api_publish_multi(&["c", "none"], json!(3), Some("app"), None, T0)
+        .unwrap();
     let out = h.frames_to(a);
     assert_eq!(out.len(), 1);
     assert!(out[0].1.get("user").is_none());
@@ -538,30 +554,32 @@ fn browser_publish_to_unknown_channel_leaves_nothing_behind() {
 fn rest_subscribe_unsubscribe_destroy_disconnect() {
     let mut h = Harness::new();
     assert_eq!(
-        h.hub.api_subscribe("c", "ann", T0),
-        Err(HubError::NoSuchUser("ann".into()))
+        h.hub.api_subscribe("c", "ann", None, T0),
+        Err(HubError::NoSuchUser("ann".into()).to_string())
     );
     let a = h.connect("ann");
-    h.hub.api_subscribe("c", "ann", T0).unwrap();
+    h.hub.api_subscribe("c", "ann", None, T0).unwrap();
     assert_eq!(h.frames_to(a)[0].0, "SUBSCRIBE");
     let info = h.hub.api_user_info("ann").unwrap();
     assert_eq!(info["channels"], json!(["c"]));
     assert_eq!(info["connections"], json!([a.to_string()]));
-    h.hub.api_unsubscribe("c", "ann", T0).unwrap();
+    h.hub.api_unsubscribe("c", "ann", None, T0).unwrap();
     assert_eq!(h.frames_to(a)[0].0, "UNSUBSCRIBE");
     assert!(h.hub.channel("c").is_none());
-    h.hub.api_create_channel("d", &Map::new(), T0).unwrap();
+    h.hub
+        .api_create_channel("d", &Map::new(), None, T0)
+        .unwrap();
     assert_eq!(
-        h.hub.api_create_channel("d", &Map::new(), T0),
-        Err(HubError::ChannelExists("d".into()))
+        h.hub.api_create_channel("d", &Map::new(), None, T0),
+        Err(HubError::ChannelExists("d".into()).to_string())
     );
-    h.hub.api_subscribe("d", "ann", T0).unwrap();
+    h.hub.api_subscribe("d", "ann", None, T0).unwrap();
     h.take();
-    h.hub.api_destroy_channel("d", T0).unwrap();
+    h.hub.api_destroy_channel("d", None, T0).unwrap();
     assert_eq!(h.frames_to(a)[0].0, "UNSUBSCRIBE");
     assert_eq!(
-        h.hub.api_destroy_channel("d", T0),
-        Err(HubError::NoSuchChannel("d".into()))
+        h.hub.api_destroy_channel("d", None, T0),
+        Err(HubError::NoSuchChannel("d".into()).to_string())
     );
     h.hub.api_disconnect(&a.to_string(), T0).unwrap();
     let mut effects = Vec::new();

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 pub use fields::{FieldValue, Fields};
 
-use crate::hub::{parse_payload, Hub};
+use crate::hub::{parse_payload, ApiAnswer, Hub};
 use crate::time::Timestamp;
 
 /// Every method the API offers.
@@ -69,29 +69,51 @@ pub struct Auth<'a> {
     pub bearer: Option<&'a str>,
 }
 
-/// Runs one REST call.
+/// How a call ended: an answer now, or later, when the application has answered (the hub
+/// then sends `Effect::RestDone` with the call's token).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Reply(Reply),
+    Later,
+}
+
+/// Runs one REST call. `token` names it if it has to wait for the application.
 pub fn call(
     hub: &mut Hub,
     auth: Auth<'_>,
     method: &str,
     mut fields: Fields,
+    token: u64,
     now: Timestamp,
-) -> Reply {
+) -> Outcome {
     if !METHODS.contains(&method) {
-        return Reply::failure(404, &format!("Unknown method {method}"));
+        return Outcome::Reply(Reply::failure(404, &format!("Unknown method {method}")));
     }
-    let Some(token) = auth.token else {
-        return Reply::failure(
+    let Some(expected) = auth.token else {
+        return Outcome::Reply(Reply::failure(
             200,
             "Rest api is disabled by configuration. (Please supply --api-security-token/-r option at start)",
-        );
+        ));
     };
     let given = fields.take_text("security_token");
     let given = given.as_deref().or(auth.bearer).unwrap_or("");
-    if !constant_time_eq(given.as_bytes(), token.as_bytes()) {
-        return Reply::failure(200, "Invalid Security Token");
+    if !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+        return Outcome::Reply(Reply::failure(200, "Invalid Security Token"));
     }
-    match dispatch(hub, method, fields, now) {
+    let hook = fields
+        .take("send_hook")
+        .is_some_and(|v| v.is_true())
+        .then_some(token);
+    match dispatch(hub, method, fields, hook, now) {
+        Ok(ApiAnswer::Now(info)) => Outcome::Reply(Reply::ok(info)),
+        Ok(ApiAnswer::Later) => Outcome::Later,
+        Err(msg) => Outcome::Reply(Reply::failure(200, &msg)),
+    }
+}
+
+/// The answer to a call that waited for the application.
+pub fn finished(result: Result<Value, String>) -> Reply {
+    match result {
         Ok(info) => Reply::ok(info),
         Err(msg) => Reply::failure(200, &msg),
     }
@@ -108,10 +130,14 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     diff == 0
 }
 
-type Answer = Result<Value, String>;
+type Answer = Result<ApiAnswer, String>;
 
-fn empty() -> Value {
-    Value::Object(Map::new())
+fn now(v: Value) -> Answer {
+    Ok(ApiAnswer::Now(v))
+}
+
+fn empty() -> Answer {
+    now(Value::Object(Map::new()))
 }
 
 fn required(fields: &mut Fields, name: &str) -> Result<String, String> {
@@ -146,16 +172,20 @@ fn options(fields: Fields) -> Result<Map<String, Value>, String> {
     Ok(out)
 }
 
-fn dispatch(hub: &mut Hub, method: &str, mut f: Fields, now: Timestamp) -> Answer {
+fn dispatch(
+    hub: &mut Hub,
+    method: &str,
+    mut f: Fields,
+    hook: Option<u64>,
+    at: Timestamp,
+) -> Answer {
     let e = |err: crate::hub::HubError| err.to_string();
     match method {
         "publish" => {
             let channel = required(&mut f, "channel_name")?;
             let payload = payload(&mut f)?;
             let originator = f.take_text("originator");
-            hub.api_publish(&channel, payload, originator.as_deref(), now)
-                .map_err(e)?;
-            Ok(empty())
+            hub.api_publish(&channel, payload, originator.as_deref(), hook, at)
         }
         "publish_multi" => {
             let names: Vec<String> = match f.take("channel_names") {
@@ -169,48 +199,42 @@ fn dispatch(hub: &mut Hub, method: &str, mut f: Fields, now: Timestamp) -> Answe
             let payload = payload(&mut f)?;
             let originator = f.take_text("originator");
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
-            hub.api_publish_multi(&names, payload, originator.as_deref(), now);
-            Ok(empty())
+            hub.api_publish_multi(&names, payload, originator.as_deref(), hook, at)
         }
         "subscribe" | "unsubscribe" => {
             let channel = required(&mut f, "channel_name")?;
             let name = required(&mut f, "name")?;
             if method == "subscribe" {
-                hub.api_subscribe(&channel, &name, now).map_err(e)?;
+                hub.api_subscribe(&channel, &name, hook, at)
             } else {
-                hub.api_unsubscribe(&channel, &name, now).map_err(e)?;
+                hub.api_unsubscribe(&channel, &name, hook, at)
             }
-            Ok(empty())
         }
         "message" => {
             let sender = required(&mut f, "sender_name")?;
             let recipient = required(&mut f, "recipient_name")?;
             let payload = payload(&mut f)?;
-            hub.api_message(&sender, &recipient, payload, now)
-                .map_err(e)?;
-            Ok(empty())
+            hub.api_message(&sender, &recipient, payload, hook, at)
         }
         "create_channel" => {
             let channel = required(&mut f, "channel_name")?;
             let opts = options(f)?;
-            hub.api_create_channel(&channel, &opts, now).map_err(e)?;
-            Ok(empty())
+            hub.api_create_channel(&channel, &opts, hook, at)
         }
         "destroy_channel" => {
             let channel = required(&mut f, "channel_name")?;
-            hub.api_destroy_channel(&channel, now).map_err(e)?;
-            Ok(empty())
+            hub.api_destroy_channel(&channel, hook, at)
         }
         "get_channel_info" => {
             let channel = required(&mut f, "channel_name")?;
-            hub.api_channel_info(&channel, now).map_err(e)
+            hub.api_channel_info(&channel, at).map_err(e).and_then(now)
         }
         "set_channel_options" => {
             let channel = required(&mut f, "channel_name")?;
             let opts = options(f)?;
-            hub.api_set_channel_options(&channel, &opts, now)
+            hub.api_set_channel_options(&channel, &opts, at)
                 .map_err(e)?;
-            Ok(empty())
+            empty()
         }
         "state_set_key" => {
             let channel = required(&mut f, "channel_name")?;
@@ -223,7 +247,7 @@ fn dispatch(hub: &mut Hub, method: &str, mut f: Fields, now: Timestamp) -> Answe
                 .into_json()
                 .map_err(|v| format!("Invalid json: \"{}\"", v.into_text()))?;
             hub.api_state_set(&channel, &key, val).map_err(e)?;
-            Ok(empty())
+            empty()
         }
         "state_delete_key" => {
             let channel = required(&mut f, "channel_name")?;
@@ -231,23 +255,23 @@ fn dispatch(hub: &mut Hub, method: &str, mut f: Fields, now: Timestamp) -> Answe
                 .take_text("key")
                 .ok_or_else(|| "Missing 'key' argument".to_string())?;
             hub.api_state_delete(&channel, &key).map_err(e)?;
-            Ok(empty())
+            empty()
         }
         "get_user_info" => {
             let user = required(&mut f, "user_name")?;
-            hub.api_user_info(&user).map_err(e)
+            hub.api_user_info(&user).map_err(e).and_then(now)
         }
         "set_user_options" => {
             let user = required(&mut f, "user_name")?;
             let opts = options(f)?;
             hub.api_set_user_options(&user, &opts).map_err(e)?;
-            Ok(empty())
+            empty()
         }
-        "get_server_info" => Ok(hub.api_server_info()),
+        "get_server_info" => now(hub.api_server_info()),
         "disconnect" => {
             let identifier = required(&mut f, "identifier")?;
-            hub.api_disconnect(&identifier, now).map_err(e)?;
-            Ok(empty())
+            hub.api_disconnect(&identifier, at).map_err(e)?;
+            empty()
         }
         "set_config" => Err("set_config is not supported".into()),
         other => Err(format!("Unknown method {other}")),
@@ -274,14 +298,16 @@ mod tests {
             token: Some("S"),
             bearer: None,
         };
-        let r = call(hub, auth, method, form(pairs), Timestamp(0));
-        (r.status, String::from_utf8(r.body).unwrap())
+        match call(hub, auth, method, form(pairs), 1, Timestamp(0)) {
+            Outcome::Reply(r) => (r.status, String::from_utf8(r.body).unwrap()),
+            Outcome::Later => panic!("{method} waits"),
+        }
     }
 
     #[test]
     fn auth_and_unknown_methods() {
         let mut hub = Hub::new(HubConfig::default());
-        let r = call(
+        let Outcome::Reply(r) = call(
             &mut hub,
             Auth {
                 token: None,
@@ -289,8 +315,11 @@ mod tests {
             },
             "publish",
             Fields::default(),
+            1,
             Timestamp(0),
-        );
+        ) else {
+            panic!()
+        };
         assert!(String::from_utf8(r.body)
             .unwrap()
             .starts_with("[false, {\"msg\": \"Rest api is disabled"));
@@ -302,7 +331,7 @@ mod tests {
             run(&mut hub, "nope", &[]),
             (404, r#"[false, {"msg": "Unknown method nope"}]"#.into())
         );
-        let r = call(
+        let Outcome::Reply(r) = call(
             &mut hub,
             Auth {
                 token: Some("S"),
@@ -310,8 +339,11 @@ mod tests {
             },
             "get_server_info",
             Fields::default(),
+            1,
             Timestamp(0),
-        );
+        ) else {
+            panic!()
+        };
         assert_eq!(
             String::from_utf8(r.body).unwrap(),
             r#"[true, {"channels": [], "connections": [], "users": 0}]"#

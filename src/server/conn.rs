@@ -70,6 +70,9 @@ pub struct HttpState {
     pub last_activity: Millis,
     /// A comet request waiting for packets; later requests wait behind it.
     pub parked: Option<Parked>,
+    /// A REST call waiting for the application: its token and whether the connection stays
+    /// open after the answer.
+    pub awaiting: Option<(u64, bool)>,
 }
 
 /// What a WebSocket carries.

@@ -21,8 +21,11 @@ impl Server {
         };
         let now = self.now;
         let between_requests = match self.conns.get(key).map(|c| &c.phase) {
-            // A parked comet request answers first; what follows waits unread.
-            Some(Phase::Http(h)) if h.parked.is_some() => return (0, false),
+            // A parked comet request, or a REST call waiting for the application, answers
+            // first; what follows waits unread.
+            Some(Phase::Http(h)) if h.parked.is_some() || h.awaiting.is_some() => {
+                return (0, false)
+            }
             Some(Phase::Http(h)) => !h.reader.is_mid_request(),
             _ => return (input.len(), false),
         };
@@ -172,7 +175,10 @@ impl Server {
             Route::Rest(method) => match head.method {
                 Method::Get | Method::Post => {
                     let before = self.fanouts.len();
-                    let mut r = self.rest(&head, &method, &body);
+                    let Some(mut r) = self.rest(key, &head, &method, &body) else {
+                        // The application is asked first; the answer comes with its reply.
+                        return self.apply_effects();
+                    };
                     r.close |= close;
                     self.respond(key, &head, r);
                     self.apply_effects();
@@ -198,8 +204,16 @@ impl Server {
         self.respond(key, &head, r);
     }
 
-    fn rest(&mut self, head: &RequestHead, method: &str, body: &[u8]) -> Response {
-        let reply = match rest_fields(head, body) {
+    /// Runs a REST call; `None` when it waits for the application (the connection then
+    /// waits too, and `Effect::RestDone` brings the answer).
+    fn rest(
+        &mut self,
+        key: usize,
+        head: &RequestHead,
+        method: &str,
+        body: &[u8],
+    ) -> Option<Response> {
+        let outcome = match rest_fields(head, body) {
             Ok(fields) => {
                 let bearer = head
                     .header_str("authorization")
@@ -209,11 +223,23 @@ impl Server {
                     token: self.config.api_token.as_deref(),
                     bearer,
                 };
-                rest::call(&mut self.hub, auth, method, fields, self.wall)
+                self.next_rest_token += 1;
+                let token = self.next_rest_token;
+                match rest::call(&mut self.hub, auth, method, fields, token, self.wall) {
+                    rest::Outcome::Reply(r) => r,
+                    rest::Outcome::Later => {
+                        self.await_rest(key, head, token);
+                        return None;
+                    }
+                }
             }
             Err(msg) => Reply::failure(400, msg),
         };
-        Response::with_body(reply.status, "application/json", reply.body)
+        Some(Response::with_body(
+            outcome.status,
+            "application/json",
+            outcome.body,
+        ))
     }
 
     /// Queues a response; the connection closes after it unless both sides keep it alive.

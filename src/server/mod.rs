@@ -6,6 +6,7 @@
 
 mod comet;
 mod conn;
+mod hooks;
 mod http_session;
 pub mod outbound;
 pub mod static_files;
@@ -122,6 +123,10 @@ pub struct Server {
     deferred: Vec<usize>,
     /// CSP and SSE sessions.
     sessions: comet::Sessions,
+    /// The webhook worker pool, and what waits on it.
+    pool: crate::webhook::pool::Pool,
+    hooks: hooks::HookState,
+    next_rest_token: u64,
     accepted: u64,
     start: Instant,
     /// The monotonic and wall clocks, read once per turn.
@@ -182,7 +187,10 @@ impl Server {
             .map_err(StartError::Setup)?;
         let hub = Hub::new(HubConfig {
             ignore_missing_publish: config.ignore_missing_publish,
+            webhooks: !config.webhooks.is_open_mode(),
+            cookie_identifier: config.webhooks.cookie_identifier.clone(),
         });
+        let pool = crate::webhook::pool::Pool::start(&config.webhooks, waker.clone());
         let start = Instant::now();
         Ok(Server {
             poll,
@@ -205,6 +213,9 @@ impl Server {
             releasing: false,
             deferred: Vec::new(),
             sessions: comet::Sessions::new(),
+            pool,
+            hooks: hooks::HookState::default(),
+            next_rest_token: 0,
             accepted: 0,
             start,
             now: 0,
@@ -251,7 +262,7 @@ impl Server {
                 match ev.token() {
                     MAIN => self.accept(Listener::Main),
                     API => self.accept(Listener::Api),
-                    WAKER => {}
+                    WAKER => self.on_pool_done(),
                     SIGNALS => self.on_signal(),
                     Token(t) => {
                         let key = t - FIRST_CONN;
@@ -270,6 +281,7 @@ impl Server {
                 self.apply_effects();
             }
             self.run_timers();
+            self.run_polls();
             self.apply_effects();
             self.flush_dirty(FLUSH_BATCH);
             self.release_deferred();
@@ -301,6 +313,7 @@ impl Server {
         let next = [
             self.timers.next(),
             self.sessions.timers.next(),
+            self.next_poll(),
             self.stopping,
             self.accept_paused_until,
         ]
@@ -636,6 +649,10 @@ impl Server {
         loop {
             self.hub.drain_effects(&mut self.effects);
             if self.effects.is_empty() && self.slow.is_empty() {
+                if !self.hooks.refused.is_empty() {
+                    self.deny_refused();
+                    continue;
+                }
                 if self.sessions.dirty.is_empty() {
                     return;
                 }
@@ -680,6 +697,9 @@ impl Server {
                             self.dirty.push_back((key, self.dirty_seq));
                         }
                     }
+                    Effect::Webhook(call) => self.submit_hook(call),
+                    Effect::RestDone { token, result } => self.rest_done(token, result),
+                    Effect::Polling { channel, polling } => self.polling_changed(channel, polling),
                     Effect::Close { conn: id } => {
                         if comet::is_session(id) {
                             if let Some(slot) = self.sessions.slot_of(id) {

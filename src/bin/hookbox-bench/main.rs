@@ -146,7 +146,9 @@ fn parse_args() -> Result<Args, String> {
         }
     }
     if a.transport == Transport::LongPoll && a.target == Target::Nchan {
-        return Err("--transport longpoll is hookbox's CSP; Nchan is measured over WebSocket".into());
+        return Err(
+            "--transport longpoll is hookbox's CSP; Nchan is measured over WebSocket".into(),
+        );
     }
     if a.subscribers == 0 && a.scenario != "publish" {
         return Err("--subscribers must be at least 1".into());

@@ -55,15 +55,23 @@ pub struct Spec {
 enum State {
     Connecting,
     Upgrading,
-    Open { subscribed: bool },
+    Open {
+        subscribed: bool,
+    },
     /// A CSP long-poll subscriber: which answer it waits for next.
     Csp(CspStep),
 }
 
 enum CspStep {
     Handshake,
-    Login { key: String },
-    Poll { key: String, ack: u64, subscribed: bool },
+    Login {
+        key: String,
+    },
+    Poll {
+        key: String,
+        ack: u64,
+        subscribed: bool,
+    },
 }
 
 struct Conn {
@@ -158,8 +166,9 @@ fn run(spec: Spec, channels: Vec<String>, shared: Arc<Shared>) -> Vec<u32> {
                                 &sub_path(&spec, &conn.channel),
                             ));
                             if spec.target == Target::Hookbox {
-                                conn.out
-                                    .extend_from_slice(&wire::rtjp_login_and_subscribe(&conn.channel));
+                                conn.out.extend_from_slice(&wire::rtjp_login_and_subscribe(
+                                    &conn.channel,
+                                ));
                             }
                             conn.state = State::Upgrading;
                         }
@@ -352,7 +361,10 @@ fn consume_csp(
             return (at, true);
         };
         if status != 200 {
-            eprintln!("hookbox-bench: CSP answer {status}: {}", String::from_utf8_lossy(body));
+            eprintln!(
+                "hookbox-bench: CSP answer {status}: {}",
+                String::from_utf8_lossy(body)
+            );
             return (data.len(), true);
         }
         let text = String::from_utf8_lossy(body);
@@ -405,7 +417,8 @@ fn consume_csp(
                         shared.delivered.fetch_add(1, Ordering::Relaxed);
                         shared.last_delivery_us.fetch_max(now, Ordering::Relaxed);
                         if let Some(sent) = wire::sent_at(line) {
-                            latencies.push(now.saturating_sub(sent).min(u64::from(u32::MAX)) as u32);
+                            latencies
+                                .push(now.saturating_sub(sent).min(u64::from(u32::MAX)) as u32);
                         }
                     }
                 }

@@ -71,7 +71,8 @@ pub fn http_response(buf: &[u8]) -> Option<(u16, std::ops::Range<usize>, usize)>
         .lines()
         .find_map(|l| {
             let (name, value) = l.split_once(':')?;
-            name.eq_ignore_ascii_case("content-length").then(|| value.trim().parse().ok())?
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().ok())?
         })
         .unwrap_or(0);
     let total = end.checked_add(len)?;
