@@ -3,6 +3,7 @@
 use serde_json::{json, Value};
 
 use super::*;
+use crate::webhook::WebhookCall;
 use crate::rtjp::parse_frame;
 
 const T0: Timestamp = Timestamp(1_299_835_800_000);
@@ -634,4 +635,117 @@ fn auto_subscribe_on_connect() {
         names,
         vec![(a2, "CONNECTED"), (a, "SUBSCRIBE"), (a2, "SUBSCRIBE")]
     );
+}
+
+// ----- with a webhook target: operations wait on the application -----
+
+fn hooked() -> Harness {
+    Harness {
+        hub: Hub::new(HubConfig {
+            webhooks: true,
+            ..HubConfig::default()
+        }),
+        next_conn: 0,
+    }
+}
+
+/// Drains effects, returning the webhook calls and the frames separately.
+fn split(h: &mut Harness) -> (Vec<WebhookCall>, Vec<(ConnId, String, Value)>) {
+    let mut effects = Vec::new();
+    h.hub.drain_effects(&mut effects);
+    let mut calls = Vec::new();
+    let mut frames = Vec::new();
+    for e in effects {
+        match e {
+            Effect::Webhook(c) => calls.push(c),
+            Effect::Send { to, frame } => {
+                let v: Value = serde_json::from_slice(&frame.to_line(0)).unwrap();
+                frames.push((to, v[1].as_str().unwrap().to_string(), v[2].clone()));
+            }
+            _ => {}
+        }
+    }
+    (calls, frames)
+}
+
+fn allow(options: Value) -> crate::webhook::HookResult {
+    crate::webhook::HookResult {
+        answer: crate::webhook::HookAnswer::Allow(options.as_object().unwrap().clone()),
+        set_cookie: None,
+    }
+}
+
+#[test]
+fn frames_wait_behind_a_pending_connect_and_keep_their_order() {
+    let mut h = hooked();
+    let c = h.open();
+    h.send(c, json!([1, "CONNECT", {"cookie_string": "a=b", "payload": "{\"x\": 1}"}]));
+    h.send(c, json!([2, "SUBSCRIBE", {"channel_name": "ch"}]));
+    h.send(c, json!([3, "PUBLISH", {"channel_name": "ch", "payload": "5"}]));
+    let (calls, frames) = split(&mut h);
+    assert!(frames.is_empty(), "nothing before the answer: {frames:?}");
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].hook, crate::webhook::Hook::Connect);
+    assert_eq!(calls[0].cookie.as_deref(), Some("a=b"));
+    assert_eq!(
+        calls[0].fields,
+        vec![("conn_id".to_string(), c.to_string()), ("payload".to_string(), "{\"x\": 1}".to_string())]
+    );
+    h.hub.webhook_done(calls[0].id, allow(json!({"name": "ann"})), T0);
+    // CONNECTED, then SUBSCRIBE goes on and asks create_channel.
+    let (calls, frames) = split(&mut h);
+    assert_eq!(frames[0].1, "CONNECTED");
+    assert_eq!(calls[0].hook, crate::webhook::Hook::CreateChannel);
+    h.hub.webhook_done(calls[0].id, allow(json!({"history_size": 2})), T0);
+    let (calls, _) = split(&mut h);
+    assert_eq!(calls[0].hook, crate::webhook::Hook::Subscribe);
+    h.hub.webhook_done(calls[0].id, allow(json!({})), T0);
+    let (calls, frames) = split(&mut h);
+    assert_eq!(frames[0].1, "SUBSCRIBE");
+    assert_eq!(frames[0].2["history_size"], json!(2));
+    // Only now the PUBLISH is looked at.
+    assert_eq!(calls[0].hook, crate::webhook::Hook::Publish);
+    h.hub.webhook_done(
+        calls[0].id,
+        crate::webhook::HookResult::deny("not now"),
+        T0,
+    );
+    let (_, frames) = split(&mut h);
+    assert_eq!(frames, vec![(c, "ERROR".to_string(), json!({"id": 3, "msg": "not now"}))]);
+}
+
+#[test]
+fn other_connections_go_on_while_one_waits() {
+    let mut h = hooked();
+    let a = h.open();
+    let b = h.open();
+    h.send(a, json!([1, "CONNECT", {"cookie_string": ""}]));
+    h.send(b, json!([1, "CONNECT", {"cookie_string": ""}]));
+    let (calls, _) = split(&mut h);
+    assert_eq!(calls.len(), 2);
+    h.hub.webhook_done(calls[1].id, allow(json!({"name": "bob"})), T0);
+    let (_, frames) = split(&mut h);
+    assert_eq!(frames, vec![(b, "CONNECTED".to_string(), json!({"name": "bob", "payload": null}))]);
+    // A connection that goes while its hook is out is simply forgotten when it answers.
+    h.hub.closed(a, T0);
+    h.hub.webhook_done(calls[0].id, allow(json!({"name": "ann"})), T0);
+    assert!(h.hub.user("ann").is_none());
+}
+
+#[test]
+fn an_emptied_channel_stays_until_the_application_agrees() {
+    let mut h = hooked();
+    let c = h.open();
+    h.send(c, json!([1, "CONNECT", {"cookie_string": ""}]));
+    let (calls, _) = split(&mut h);
+    h.hub.webhook_done(calls[0].id, allow(json!({"name": "ann", "auto_subscribe": ["news"]})), T0);
+    let (_, frames) = split(&mut h);
+    assert_eq!(frames[1].1, "SUBSCRIBE", "auto_subscribe asks nobody");
+    h.hub.closed(c, T0);
+    let (calls, _) = split(&mut h);
+    let hooks: Vec<_> = calls.iter().map(|c| c.hook).collect();
+    assert_eq!(hooks, [crate::webhook::Hook::DestroyChannel, crate::webhook::Hook::Disconnect]);
+    assert!(h.hub.channel("news").is_some());
+    h.hub.webhook_done(calls[0].id, allow(json!({})), T0);
+    assert!(h.hub.channel("news").is_none());
 }
