@@ -846,3 +846,28 @@ fn server_presenceful_channels_show_who_is_online() {
     let u = watcher.expect("STATE_UPDATE");
     assert_eq!(u[2]["updates"], json!({"ann": false}));
 }
+
+#[test]
+fn rest_subscribe_makes_its_channel_through_the_application() {
+    let app = App::start(|call| match (call.action(), call.field("channel_name")) {
+        ("create_channel", Some("no")) => ok(json!([false, {"error": "not that one"}])),
+        ("create_channel", _) => ok(json!([true, {"history_size": 7}])),
+        _ => allow_all(call),
+    });
+    let server = start(&app, &[]);
+    let mut ann = connect_as(&server, "ann", "");
+    ann.expect("CONNECTED");
+    // As in Hookbox, a REST subscribe to a new channel runs create_channel (without
+    // send_hook), and answers once it has.
+    assert_eq!(
+        server.rest("subscribe", &[("channel_name", "yes"), ("name", "ann")]),
+        json!([true, {}])
+    );
+    assert_eq!(ann.expect("SUBSCRIBE")[2]["history_size"], json!(7));
+    assert_eq!(
+        server.rest("subscribe", &[("channel_name", "no"), ("name", "ann")]),
+        json!([false, {"msg": "not that one"}])
+    );
+    // Nothing asks subscribe without send_hook.
+    assert!(app.calls().iter().all(|c| c.action() != "subscribe"));
+}

@@ -10,6 +10,14 @@ use super::names::is_valid_name;
 use super::{ConnId, Effect, Hub, HubError};
 use crate::webhook::Hook;
 
+/// A REST call: its token (to find its connection when it ends later) and whether it asks
+/// the application (`send_hook=1`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RestCall {
+    pub token: u64,
+    pub send_hook: bool,
+}
+
 /// How a REST call ended: its info now, or later in an `Effect::RestDone`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ApiAnswer {
@@ -42,23 +50,16 @@ impl Hub {
             .ok_or_else(|| HubError::NoSuchUser(name.to_string()))
     }
 
-    /// The origin of a REST call: asking the application when `hook` (its answer token) is
-    /// given, else answered at once.
-    fn rest_origin(hook: Option<u64>) -> (Origin, bool) {
-        match hook {
-            Some(token) => (Origin::Rest(token), true),
-            None => (Origin::Sync, false),
-        }
-    }
-
-    /// The answer of a call started with [`Hub::rest_origin`].
-    fn settle(&mut self, origin: &Origin) -> Result<ApiAnswer, String> {
-        match origin {
-            Origin::Sync => match self.sync_result.take() {
-                Some(Ok(v)) => Ok(ApiAnswer::Now(v)),
-                Some(Err(e)) => Err(e),
-                None => Ok(ApiAnswer::Now(Value::Object(Map::new()))),
-            },
+    /// The answer of a call whose origin is `Origin::Rest(token)`: when it ended at once its
+    /// `RestDone` is among the newest effects, and is taken back; else it comes later.
+    fn settle(&mut self, token: u64) -> Result<ApiAnswer, String> {
+        let found = self
+            .effects
+            .iter()
+            .rposition(|e| matches!(e, Effect::RestDone { token: t, .. } if *t == token));
+        match found.map(|i| self.effects.remove(i)) {
+            Some(Effect::RestDone { result: Ok(v), .. }) => Ok(ApiAnswer::Now(v)),
+            Some(Effect::RestDone { result: Err(e), .. }) => Err(e),
             _ => Ok(ApiAnswer::Later),
         }
     }
@@ -69,22 +70,21 @@ impl Hub {
         channel: &str,
         payload: Value,
         originator: Option<&str>,
-        hook: Option<u64>,
+        call: RestCall,
         now: Timestamp,
     ) -> Result<ApiAnswer, String> {
-        let (origin, ask) = Hub::rest_origin(hook);
         let op = PublishOp {
             channel: channel.to_string(),
             payload,
             from: PublishFrom::Api {
                 originator: originator.map(str::to_string),
             },
-            origin: origin.clone(),
-            ask,
+            origin: Origin::Rest(call.token),
+            ask: call.send_hook,
             created: false,
         };
         self.start_publish(op, now);
-        self.settle(&origin)
+        self.settle(call.token)
     }
 
     /// `publish_multi`: to each of the channels that exist.
@@ -93,7 +93,7 @@ impl Hub {
         channels: &[&str],
         payload: Value,
         originator: Option<&str>,
-        hook: Option<u64>,
+        call: RestCall,
         now: Timestamp,
     ) -> Result<ApiAnswer, String> {
         let existing: Vec<&str> = channels
@@ -101,25 +101,19 @@ impl Hub {
             .copied()
             .filter(|c| self.channels.contains_key(*c))
             .collect();
-        let origin = match hook {
-            Some(token) => {
-                if existing.is_empty() {
-                    return Ok(ApiAnswer::Now(Value::Object(Map::new())));
-                }
-                self.next_group += 1;
-                let g = self.next_group;
-                self.groups.insert(
-                    g,
-                    Group {
-                        token,
-                        left: existing.len(),
-                        error: None,
-                    },
-                );
-                Origin::Group(g)
-            }
-            None => Origin::Sync,
-        };
+        if existing.is_empty() {
+            return Ok(ApiAnswer::Now(Value::Object(Map::new())));
+        }
+        self.next_group += 1;
+        let g = self.next_group;
+        self.groups.insert(
+            g,
+            Group {
+                token: call.token,
+                left: existing.len(),
+                error: None,
+            },
+        );
         for name in existing {
             let op = PublishOp {
                 channel: name.to_string(),
@@ -127,17 +121,13 @@ impl Hub {
                 from: PublishFrom::Api {
                     originator: originator.map(str::to_string),
                 },
-                origin: origin.clone(),
-                ask: hook.is_some(),
+                origin: Origin::Group(g),
+                ask: call.send_hook,
                 created: false,
             };
             self.start_publish(op, now);
-            self.sync_result = None;
         }
-        Ok(match origin {
-            Origin::Sync => ApiAnswer::Now(Value::Object(Map::new())),
-            _ => ApiAnswer::Later,
-        })
+        self.settle(call.token)
     }
 
     /// `create_channel` with options (checked before anything happens).
@@ -145,7 +135,7 @@ impl Hub {
         &mut self,
         name: &str,
         options: &Map<String, Value>,
-        hook: Option<u64>,
+        call: RestCall,
         now: Timestamp,
     ) -> Result<ApiAnswer, String> {
         check_channel_name(name).map_err(|e| e.to_string())?;
@@ -155,20 +145,19 @@ impl Hub {
         ChannelOptions::default()
             .updated(options)
             .map_err(|e| e.to_string())?;
-        let (origin, ask) = Hub::rest_origin(hook);
-        if ask {
+        if call.send_hook {
+            let origin = Origin::Rest(call.token);
             self.start_create(
                 name.to_string(),
-                origin.clone(),
+                origin,
                 Then::Created(options.clone()),
                 now,
             );
-        } else {
-            self.create_with(name, options, now)
-                .map_err(|e| e.to_string())?;
-            self.sync_result = Some(Ok(Value::Object(Map::new())));
+            return self.settle(call.token);
         }
-        self.settle(&origin)
+        self.create_with(name, options, now)
+            .map_err(|e| e.to_string())?;
+        Ok(ApiAnswer::Now(Value::Object(Map::new())))
     }
 
     /// `destroy_channel`: everyone is unsubscribed (after the application agrees, with
@@ -176,16 +165,16 @@ impl Hub {
     pub fn api_destroy_channel(
         &mut self,
         name: &str,
-        hook: Option<u64>,
+        call: RestCall,
         now: Timestamp,
     ) -> Result<ApiAnswer, String> {
         self.existing_channel(name).map_err(|e| e.to_string())?;
-        match hook {
-            Some(token) if self.config.webhooks => {
+        match call.send_hook {
+            true if self.config.webhooks => {
                 let fields = vec![("channel_name".to_string(), name.to_string())];
                 let pending = Pending::Destroy {
                     channel: name.to_string(),
-                    origin: Origin::Rest(token),
+                    origin: Origin::Rest(call.token),
                 };
                 self.call_hook(Hook::DestroyChannel, fields, None, None, pending);
                 Ok(ApiAnswer::Later)
@@ -324,22 +313,21 @@ impl Hub {
         &mut self,
         channel: &str,
         user: &str,
-        hook: Option<u64>,
+        call: RestCall,
         now: Timestamp,
     ) -> Result<ApiAnswer, String> {
         check_channel_name(channel).map_err(|e| e.to_string())?;
         self.existing_user(user).map_err(|e| e.to_string())?;
-        let (origin, ask) = Hub::rest_origin(hook);
         let op = SubscribeOp {
             user: user.to_string(),
             conn: None,
             channel: channel.to_string(),
             since: None,
-            origin: origin.clone(),
-            ask,
+            origin: Origin::Rest(call.token),
+            ask: call.send_hook,
         };
         self.start_subscribe(op, now);
-        self.settle(&origin)
+        self.settle(call.token)
     }
 
     /// `unsubscribe` a user; a user that is not subscribed is left as is.
@@ -347,21 +335,20 @@ impl Hub {
         &mut self,
         channel: &str,
         user: &str,
-        hook: Option<u64>,
+        call: RestCall,
         now: Timestamp,
     ) -> Result<ApiAnswer, String> {
         self.existing_channel(channel).map_err(|e| e.to_string())?;
         self.existing_user(user).map_err(|e| e.to_string())?;
-        let (origin, ask) = Hub::rest_origin(hook);
         let op = UnsubscribeOp {
             user: user.to_string(),
             conn: None,
             channel: channel.to_string(),
-            origin: origin.clone(),
-            ask,
+            origin: Origin::Rest(call.token),
+            ask: call.send_hook,
         };
         self.start_unsubscribe(op, now);
-        self.settle(&origin)
+        self.settle(call.token)
     }
 
     /// `message` from one user to another.
@@ -370,25 +357,24 @@ impl Hub {
         sender: &str,
         recipient: &str,
         payload: Value,
-        hook: Option<u64>,
+        call: RestCall,
         now: Timestamp,
     ) -> Result<ApiAnswer, String> {
         self.existing_user(sender).map_err(|e| e.to_string())?;
-        if hook.is_none() || !self.config.webhooks {
+        if !call.send_hook || !self.config.webhooks {
             // Without the application, both must be here.
             self.existing_user(recipient).map_err(|e| e.to_string())?;
         }
-        let (origin, ask) = Hub::rest_origin(hook);
         let op = MessageOp {
             sender: sender.to_string(),
             recipient: recipient.to_string(),
             payload,
             conn: None,
-            origin: origin.clone(),
-            ask,
+            origin: Origin::Rest(call.token),
+            ask: call.send_hook,
         };
         self.start_message(op, now);
-        self.settle(&origin)
+        self.settle(call.token)
     }
 
     /// `get_user_info`: `{name, channels, connections, options}`.

@@ -28,8 +28,6 @@ pub enum Origin {
     Group(u64),
     /// Nobody: the server itself.
     Internal,
-    /// A REST call made without asking: the result is read back at once.
-    Sync,
 }
 
 impl Origin {
@@ -529,7 +527,6 @@ impl Hub {
                 }
             }
             Origin::Internal => {}
-            Origin::Sync => self.sync_result = Some(result),
         }
     }
 

@@ -22,7 +22,7 @@ use slab::Slab;
 use crate::rtjp::{ClientFrame, FrameError, OutFrame, SharedFrame};
 use crate::time::Timestamp;
 use crate::webhook::WebhookCall;
-pub use api::ApiAnswer;
+pub use api::{ApiAnswer, RestCall};
 pub use channel::{Channel, HistoryEntry};
 pub use error::HubError;
 use flow::{Group, Pending};
@@ -132,8 +132,6 @@ pub struct Hub {
     to_drain: Vec<ConnId>,
     /// Empty channels whose destroy_channel hook has not answered.
     destroying: HashSet<String>,
-    /// The result of a REST call made without asking the application.
-    sync_result: Option<Result<Value, String>>,
 }
 
 impl Hub {
@@ -153,7 +151,6 @@ impl Hub {
             next_group: 0,
             to_drain: Vec::new(),
             destroying: HashSet::new(),
-            sync_result: None,
         }
     }
 

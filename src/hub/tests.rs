@@ -3,8 +3,8 @@
 use serde_json::{json, Value};
 
 use super::*;
-use crate::webhook::WebhookCall;
 use crate::rtjp::parse_frame;
+use crate::webhook::WebhookCall;
 
 const T0: Timestamp = Timestamp(1_299_835_800_000);
 
@@ -247,7 +247,7 @@ fn presence_and_history() {
             json!({"presenceful": true, "history_size": 3})
                 .as_object()
                 .unwrap(),
-            None,
+            RestCall::default(),
             T0,
         )
         .unwrap();
@@ -300,7 +300,7 @@ fn history_duration_and_publish_only() {
             json!({"history_size": 10, "history_duration": 60, "history_publish_only": true})
                 .as_object()
                 .unwrap(),
-            None,
+            RestCall::default(),
             T0,
         )
         .unwrap();
@@ -333,12 +333,14 @@ fn since_replays_missed_messages() {
         .api_create_channel(
             "r",
             json!({"history_size": 5}).as_object().unwrap(),
-            None,
+            RestCall::default(),
             T0,
         )
         .unwrap();
     for i in 1..=8 {
-        h.hub.api_publish("r", json!(i), None, None, T0).unwrap();
+        h.hub
+            .api_publish("r", json!(i), None, RestCall::default(), T0)
+            .unwrap();
     }
     let a = h.connect("ann");
     // History holds seq 4..=8: from 5 on it is all there.
@@ -385,7 +387,9 @@ fn a_second_tab_gets_the_users_subscriptions() {
     assert_eq!(out[0].0, "CONNECTED");
     assert_eq!(out[1].0, "SUBSCRIBE");
     assert_eq!(out[1].1["channel_name"], json!("c"));
-    h.hub.api_publish("c", json!("x"), None, None, T0).unwrap();
+    h.hub
+        .api_publish("c", json!("x"), None, RestCall::default(), T0)
+        .unwrap();
     let targets: Vec<ConnId> = h.take().into_iter().map(|(c, _, _)| c).collect();
     assert_eq!(targets, vec![a1, a2]);
     // Closing one tab keeps the user subscribed.
@@ -408,7 +412,9 @@ fn per_connection_subscriptions() {
         .unwrap();
     let a2 = h.connect("ann");
     h.subscribe(a2, "c");
-    h.hub.api_publish("c", json!(1), None, None, T0).unwrap();
+    h.hub
+        .api_publish("c", json!(1), None, RestCall::default(), T0)
+        .unwrap();
     let targets: Vec<ConnId> = h.take().into_iter().map(|(c, _, _)| c).collect();
     assert_eq!(targets, vec![a2]);
     h.subscribe(a1, "c");
@@ -416,7 +422,9 @@ fn per_connection_subscriptions() {
     let out = h.take();
     assert_eq!(out.len(), 1);
     assert_eq!((out[0].0, out[0].1.as_str()), (a2, "UNSUBSCRIBE"));
-    h.hub.api_publish("c", json!(2), None, None, T0).unwrap();
+    h.hub
+        .api_publish("c", json!(2), None, RestCall::default(), T0)
+        .unwrap();
     let targets: Vec<ConnId> = h.take().into_iter().map(|(c, _, _)| c).collect();
     assert_eq!(targets, vec![a1]);
     // The last connection subscribed closes: the user leaves the channel.
@@ -446,10 +454,13 @@ fn messages_between_users() {
     h.hub
         .api_set_user_options("ann", json!({"reflective": false}).as_object().unwrap())
         .unwrap();
-    h.hub.api_message("ann", "bob", json!(1), None, T0).unwrap();
+    h.hub
+        .api_message("ann", "bob", json!(1), RestCall::default(), T0)
+        .unwrap();
     assert_eq!(h.take().len(), 1);
     assert_eq!(
-        h.hub.api_message("ann", "zed", json!(1), None, T0),
+        h.hub
+            .api_message("ann", "zed", json!(1), RestCall::default(), T0),
         Err(HubError::NoSuchUser("zed".into()).to_string())
     );
 }
@@ -500,7 +511,8 @@ fn state_updates() {
 fn rest_publish_and_missing_channels() {
     let mut h = Harness::new();
     assert_eq!(
-        h.hub.api_publish("none", json!(1), None, None, T0),
+        h.hub
+            .api_publish("none", json!(1), None, RestCall::default(), T0),
         Err(HubError::NoSuchChannel("none".into()).to_string())
     );
     let mut x = Hub::new(HubConfig {
@@ -508,13 +520,13 @@ fn rest_publish_and_missing_channels() {
         ..HubConfig::default()
     });
     assert_eq!(
-        x.api_publish("none", json!(1), None, None, T0),
+        x.api_publish("none", json!(1), None, RestCall::default(), T0),
         Ok(ApiAnswer::Now(json!({})))
     );
     let a = h.connect("ann");
     h.subscribe(a, "c");
     h.hub
-        .api_publish("c", json!({"a": 1}), None, None, T0)
+        .api_publish("c", json!({"a": 1}), None, RestCall::default(), T0)
         .unwrap();
     assert_eq!(
         h.frames_to(a),
@@ -525,14 +537,20 @@ fn rest_publish_and_missing_channels() {
         )]
     );
     h.hub
-        .api_publish("c", json!(2), Some("app"), None, T0)
+        .api_publish("c", json!(2), Some("app"), RestCall::default(), T0)
         .unwrap();
     assert_eq!(h.frames_to(a)[0].1["user"], json!("app"));
     h.hub
         .api_set_channel_options("c", json!({"anonymous": true}).as_object().unwrap(), T0)
         .unwrap();
     h.hub
-        .api_publish_multi(&["c", "none"], json!(3), Some("app"), None, T0)
+        .api_publish_multi(
+            &["c", "none"],
+            json!(3),
+            Some("app"),
+            RestCall::default(),
+            T0,
+        )
         .unwrap();
     let out = h.frames_to(a);
     assert_eq!(out.len(), 1);
@@ -555,31 +573,40 @@ fn browser_publish_to_unknown_channel_leaves_nothing_behind() {
 fn rest_subscribe_unsubscribe_destroy_disconnect() {
     let mut h = Harness::new();
     assert_eq!(
-        h.hub.api_subscribe("c", "ann", None, T0),
+        h.hub.api_subscribe("c", "ann", RestCall::default(), T0),
         Err(HubError::NoSuchUser("ann".into()).to_string())
     );
     let a = h.connect("ann");
-    h.hub.api_subscribe("c", "ann", None, T0).unwrap();
+    h.hub
+        .api_subscribe("c", "ann", RestCall::default(), T0)
+        .unwrap();
     assert_eq!(h.frames_to(a)[0].0, "SUBSCRIBE");
     let info = h.hub.api_user_info("ann").unwrap();
     assert_eq!(info["channels"], json!(["c"]));
     assert_eq!(info["connections"], json!([a.to_string()]));
-    h.hub.api_unsubscribe("c", "ann", None, T0).unwrap();
+    h.hub
+        .api_unsubscribe("c", "ann", RestCall::default(), T0)
+        .unwrap();
     assert_eq!(h.frames_to(a)[0].0, "UNSUBSCRIBE");
     assert!(h.hub.channel("c").is_none());
     h.hub
-        .api_create_channel("d", &Map::new(), None, T0)
+        .api_create_channel("d", &Map::new(), RestCall::default(), T0)
         .unwrap();
     assert_eq!(
-        h.hub.api_create_channel("d", &Map::new(), None, T0),
+        h.hub
+            .api_create_channel("d", &Map::new(), RestCall::default(), T0),
         Err(HubError::ChannelExists("d".into()).to_string())
     );
-    h.hub.api_subscribe("d", "ann", None, T0).unwrap();
+    h.hub
+        .api_subscribe("d", "ann", RestCall::default(), T0)
+        .unwrap();
     h.take();
-    h.hub.api_destroy_channel("d", None, T0).unwrap();
+    h.hub
+        .api_destroy_channel("d", RestCall::default(), T0)
+        .unwrap();
     assert_eq!(h.frames_to(a)[0].0, "UNSUBSCRIBE");
     assert_eq!(
-        h.hub.api_destroy_channel("d", None, T0),
+        h.hub.api_destroy_channel("d", RestCall::default(), T0),
         Err(HubError::NoSuchChannel("d".into()).to_string())
     );
     h.hub.api_disconnect(&a.to_string(), T0).unwrap();
@@ -679,9 +706,15 @@ fn allow(options: Value) -> crate::webhook::HookResult {
 fn frames_wait_behind_a_pending_connect_and_keep_their_order() {
     let mut h = hooked();
     let c = h.open();
-    h.send(c, json!([1, "CONNECT", {"cookie_string": "a=b", "payload": "{\"x\": 1}"}]));
+    h.send(
+        c,
+        json!([1, "CONNECT", {"cookie_string": "a=b", "payload": "{\"x\": 1}"}]),
+    );
     h.send(c, json!([2, "SUBSCRIBE", {"channel_name": "ch"}]));
-    h.send(c, json!([3, "PUBLISH", {"channel_name": "ch", "payload": "5"}]));
+    h.send(
+        c,
+        json!([3, "PUBLISH", {"channel_name": "ch", "payload": "5"}]),
+    );
     let (calls, frames) = split(&mut h);
     assert!(frames.is_empty(), "nothing before the answer: {frames:?}");
     assert_eq!(calls.len(), 1);
@@ -689,14 +722,19 @@ fn frames_wait_behind_a_pending_connect_and_keep_their_order() {
     assert_eq!(calls[0].cookie.as_deref(), Some("a=b"));
     assert_eq!(
         calls[0].fields,
-        vec![("conn_id".to_string(), c.to_string()), ("payload".to_string(), "{\"x\": 1}".to_string())]
+        vec![
+            ("conn_id".to_string(), c.to_string()),
+            ("payload".to_string(), "{\"x\": 1}".to_string())
+        ]
     );
-    h.hub.webhook_done(calls[0].id, allow(json!({"name": "ann"})), T0);
+    h.hub
+        .webhook_done(calls[0].id, allow(json!({"name": "ann"})), T0);
     // CONNECTED, then SUBSCRIBE goes on and asks create_channel.
     let (calls, frames) = split(&mut h);
     assert_eq!(frames[0].1, "CONNECTED");
     assert_eq!(calls[0].hook, crate::webhook::Hook::CreateChannel);
-    h.hub.webhook_done(calls[0].id, allow(json!({"history_size": 2})), T0);
+    h.hub
+        .webhook_done(calls[0].id, allow(json!({"history_size": 2})), T0);
     let (calls, _) = split(&mut h);
     assert_eq!(calls[0].hook, crate::webhook::Hook::Subscribe);
     h.hub.webhook_done(calls[0].id, allow(json!({})), T0);
@@ -705,13 +743,13 @@ fn frames_wait_behind_a_pending_connect_and_keep_their_order() {
     assert_eq!(frames[0].2["history_size"], json!(2));
     // Only now the PUBLISH is looked at.
     assert_eq!(calls[0].hook, crate::webhook::Hook::Publish);
-    h.hub.webhook_done(
-        calls[0].id,
-        crate::webhook::HookResult::deny("not now"),
-        T0,
-    );
+    h.hub
+        .webhook_done(calls[0].id, crate::webhook::HookResult::deny("not now"), T0);
     let (_, frames) = split(&mut h);
-    assert_eq!(frames, vec![(c, "ERROR".to_string(), json!({"id": 3, "msg": "not now"}))]);
+    assert_eq!(
+        frames,
+        vec![(c, "ERROR".to_string(), json!({"id": 3, "msg": "not now"}))]
+    );
 }
 
 #[test]
@@ -723,12 +761,21 @@ fn other_connections_go_on_while_one_waits() {
     h.send(b, json!([1, "CONNECT", {"cookie_string": ""}]));
     let (calls, _) = split(&mut h);
     assert_eq!(calls.len(), 2);
-    h.hub.webhook_done(calls[1].id, allow(json!({"name": "bob"})), T0);
+    h.hub
+        .webhook_done(calls[1].id, allow(json!({"name": "bob"})), T0);
     let (_, frames) = split(&mut h);
-    assert_eq!(frames, vec![(b, "CONNECTED".to_string(), json!({"name": "bob", "payload": null}))]);
+    assert_eq!(
+        frames,
+        vec![(
+            b,
+            "CONNECTED".to_string(),
+            json!({"name": "bob", "payload": null})
+        )]
+    );
     // A connection that goes while its hook is out is simply forgotten when it answers.
     h.hub.closed(a, T0);
-    h.hub.webhook_done(calls[0].id, allow(json!({"name": "ann"})), T0);
+    h.hub
+        .webhook_done(calls[0].id, allow(json!({"name": "ann"})), T0);
     assert!(h.hub.user("ann").is_none());
 }
 
@@ -738,13 +785,23 @@ fn an_emptied_channel_stays_until_the_application_agrees() {
     let c = h.open();
     h.send(c, json!([1, "CONNECT", {"cookie_string": ""}]));
     let (calls, _) = split(&mut h);
-    h.hub.webhook_done(calls[0].id, allow(json!({"name": "ann", "auto_subscribe": ["news"]})), T0);
+    h.hub.webhook_done(
+        calls[0].id,
+        allow(json!({"name": "ann", "auto_subscribe": ["news"]})),
+        T0,
+    );
     let (_, frames) = split(&mut h);
     assert_eq!(frames[1].1, "SUBSCRIBE", "auto_subscribe asks nobody");
     h.hub.closed(c, T0);
     let (calls, _) = split(&mut h);
     let hooks: Vec<_> = calls.iter().map(|c| c.hook).collect();
-    assert_eq!(hooks, [crate::webhook::Hook::DestroyChannel, crate::webhook::Hook::Disconnect]);
+    assert_eq!(
+        hooks,
+        [
+            crate::webhook::Hook::DestroyChannel,
+            crate::webhook::Hook::Disconnect
+        ]
+    );
     assert!(h.hub.channel("news").is_some());
     h.hub.webhook_done(calls[0].id, allow(json!({})), T0);
     assert!(h.hub.channel("news").is_none());

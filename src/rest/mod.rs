@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 pub use fields::{FieldValue, Fields};
 
-use crate::hub::{parse_payload, ApiAnswer, Hub};
+use crate::hub::{parse_payload, ApiAnswer, Hub, RestCall};
 use crate::time::Timestamp;
 
 /// Every method the API offers.
@@ -100,10 +100,8 @@ pub fn call(
     if !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
         return Outcome::Reply(Reply::failure(200, "Invalid Security Token"));
     }
-    let hook = fields
-        .take("send_hook")
-        .is_some_and(|v| v.is_true())
-        .then_some(token);
+    let send_hook = fields.take("send_hook").is_some_and(|v| v.is_true());
+    let hook = RestCall { token, send_hook };
     match dispatch(hub, method, fields, hook, now) {
         Ok(ApiAnswer::Now(info)) => Outcome::Reply(Reply::ok(info)),
         Ok(ApiAnswer::Later) => Outcome::Later,
@@ -172,13 +170,7 @@ fn options(fields: Fields) -> Result<Map<String, Value>, String> {
     Ok(out)
 }
 
-fn dispatch(
-    hub: &mut Hub,
-    method: &str,
-    mut f: Fields,
-    hook: Option<u64>,
-    at: Timestamp,
-) -> Answer {
+fn dispatch(hub: &mut Hub, method: &str, mut f: Fields, hook: RestCall, at: Timestamp) -> Answer {
     let e = |err: crate::hub::HubError| err.to_string();
     match method {
         "publish" => {
