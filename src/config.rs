@@ -76,6 +76,8 @@ pub struct Config {
     pub access_log: Option<PathBuf>,
     pub webhooks: WebhookConfig,
     pub echo_path: Option<String>,
+    /// Open mode's demo channel (`--demo-channel`, empty for none).
+    pub demo_channel: Option<String>,
     pub limits: Limits,
     pub timeouts: Timeouts,
 }
@@ -109,6 +111,7 @@ impl Default for Config {
                 timeout: Duration::from_secs(5),
             },
             echo_path: None,
+            demo_channel: Some("lobby".into()),
             limits: Limits {
                 max_head: 16 * 1024,
                 max_body: 1024 * 1024,
@@ -196,6 +199,9 @@ Limits and timeouts:
       --ws-timeout SECS            a silent WebSocket closes after SECS (default {dead_t})
       --echo-path PATH             serve a WebSocket echo endpoint at PATH (for conformance
                                    tests; off by default)
+      --demo-channel NAME          in open mode, the channel the demo page chats on: made at
+                                   start, presenceful, 50 messages of history, kept when
+                                   empty (default lobby; \"\" for none)
 
   -h, --help                       this text
   -V, --version                    the version
@@ -305,6 +311,10 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, St
             "--webhook-workers" => c.webhooks.workers = positive(&flag, &value(&flag)?)?,
             "--webhook-queue" => c.webhooks.queue = positive(&flag, &value(&flag)?)?,
             "--webhook-timeout" => c.webhooks.timeout = seconds(&flag, &value(&flag)?)?,
+            "--demo-channel" => {
+                let name = value(&flag)?;
+                c.demo_channel = (!name.is_empty()).then_some(name)
+            }
             "--echo-path" => {
                 let p = value(&flag)?;
                 if !p.starts_with('/') {

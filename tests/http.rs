@@ -206,7 +206,7 @@ fn a_client_that_half_closes_after_sending_still_gets_its_answer() {
     s.shutdown(std::net::Shutdown::Write).unwrap();
     let r = read_response(&mut s, false);
     assert_eq!(r.status, 200);
-    assert!(r.text().contains("RTJP"));
+    assert!(r.text().contains("hookbox.connect"));
 }
 
 #[test]

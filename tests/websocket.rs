@@ -580,3 +580,69 @@ fn a_stuck_subscriber_does_not_hold_back_publishers_of_a_fan_out() {
         (info[0] == json!(false)).then_some(())
     });
 }
+
+#[test]
+fn since_from_another_epoch_gets_all_the_history_there_is() {
+    let server = Server::start(&[]);
+    server.rest(
+        "create_channel",
+        &[("channel_name", "e"), ("history_size", "10")],
+    );
+    let mut keeper = Client::login(&server, "keeper");
+    let epoch = keeper.subscribe("e")[2]["epoch"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for n in 1..=3 {
+        server.rest(
+            "publish",
+            &[("channel_name", "e"), ("payload", &n.to_string())],
+        );
+    }
+    // The same epoch: only what came after `since`.
+    let mut same = Client::login(&server, "same");
+    same.send(
+        "SUBSCRIBE",
+        json!({"channel_name": "e", "since": 2, "epoch": epoch}),
+    );
+    assert_eq!(same.expect("SUBSCRIBE")[2]["recovered"], json!(true));
+    assert_eq!(same.expect("PUBLISH")[2]["seq"], json!(3));
+    // Numbers from an earlier life of the channel (a server restart): all of this one's.
+    let mut other = Client::login(&server, "other");
+    other.send(
+        "SUBSCRIBE",
+        json!({"channel_name": "e", "since": 40, "epoch": "old.1"}),
+    );
+    assert_eq!(other.expect("SUBSCRIBE")[2]["recovered"], json!(true));
+    for n in 1..=3 {
+        assert_eq!(other.expect("PUBLISH")[2]["seq"], json!(n));
+    }
+    let id = other.send("SUBSCRIBE", json!({"channel_name": "f", "epoch": 5}));
+    assert_eq!(
+        other.expect("ERROR")[2],
+        json!({"id": id, "msg": "Invalid epoch"})
+    );
+}
+
+#[test]
+fn the_demo_channel_is_there_from_the_start_and_stays() {
+    let server = Server::start(&[]);
+    let info = server.rest("get_channel_info", &[("channel_name", "lobby")]);
+    assert_eq!(info[1]["options"]["presenceful"], json!(true));
+    assert_eq!(info[1]["options"]["history_size"], json!(50));
+    let mut c = Client::login(&server, "ann");
+    c.subscribe("lobby");
+    c.send(
+        "PUBLISH",
+        json!({"channel_name": "lobby", "payload": "\"kept\""}),
+    );
+    c.expect("PUBLISH");
+    c.send("UNSUBSCRIBE", json!({"channel_name": "lobby"}));
+    c.expect("UNSUBSCRIBE");
+    let info = server.rest("get_channel_info", &[("channel_name", "lobby")]);
+    assert_eq!(info[1]["subscribers"], json!([]));
+    let history = info[1]["options"]["history"].as_array().unwrap();
+    assert!(history.iter().any(|h| h[1]["payload"] == json!("kept")));
+    let none = Server::start(&["--demo-channel", ""]);
+    assert_eq!(none.rest("get_server_info", &[])[1]["channels"], json!([]));
+}

@@ -323,6 +323,7 @@ impl Hub {
             conn: None,
             channel: channel.to_string(),
             since: None,
+            epoch: None,
             origin: Origin::Rest(call.token),
             ask: call.send_hook,
         };

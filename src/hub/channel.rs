@@ -37,6 +37,9 @@ pub struct Channel {
     /// Sequence number of the last PUBLISH; only grows while the channel exists.
     pub seq: u64,
     pub state: Map<String, Value>,
+    /// Names this life of the channel: sequence numbers from another epoch (before a
+    /// restart, or before the channel was destroyed and made again) mean nothing here.
+    pub epoch: String,
 }
 
 /// What a SUBSCRIBE with `since` can be given back from history.
@@ -55,6 +58,7 @@ impl Channel {
             history: VecDeque::new(),
             seq: 0,
             state: Map::new(),
+            epoch: String::new(),
         }
     }
 

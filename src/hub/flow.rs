@@ -10,9 +10,7 @@ use serde_json::{Map, Value};
 
 use super::names::is_valid_name;
 use super::options::ChannelOptions;
-use super::{
-    channel_arg, parse_payload, Channel, ConnId, Effect, Hub, HubError, Publisher, UserKey,
-};
+use super::{channel_arg, parse_payload, ConnId, Effect, Hub, HubError, Publisher, UserKey};
 use crate::rtjp::{ClientFrame, OutFrame};
 use crate::time::Timestamp;
 use crate::webhook::{pick_cookie, Hook, HookAnswer, HookResult, WebhookCall};
@@ -46,6 +44,9 @@ pub struct SubscribeOp {
     pub conn: Option<ConnId>,
     pub channel: String,
     pub since: Option<u64>,
+    /// The channel epoch `since` counts in (a client that saw another epoch gets all the
+    /// history there is).
+    pub epoch: Option<String>,
     pub origin: Origin,
     /// Whether the application is asked (REST without `send_hook=1` is not).
     pub ask: bool,
@@ -269,11 +270,17 @@ impl Hub {
             None | Some(Value::Null) => None,
             Some(v) => Some(v.as_u64().ok_or(HubError::InvalidArg("since"))?),
         };
+        let epoch = match f.args.get("epoch") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(e)) => Some(e.clone()),
+            Some(_) => return Err(HubError::InvalidArg("epoch")),
+        };
         let op = SubscribeOp {
             user,
             conn: Some(conn),
             channel,
             since,
+            epoch,
             origin: Origin::Frame {
                 conn,
                 id: f.id.clone(),
@@ -699,7 +706,7 @@ impl Hub {
         now: Timestamp,
     ) -> Result<(), HubError> {
         let update = ChannelOptions::default().updated(options)?;
-        let mut ch = Channel::new(name.to_string(), update.options);
+        let mut ch = self.new_channel(name, update.options);
         if let Some(history) = update.history {
             super::api::set_history(&mut ch, history, now);
         }
@@ -761,7 +768,19 @@ impl Hub {
         }
         // The channel may have gone while the application was asked.
         self.ensure_channel(&op.channel);
-        self.join(ukey, op.conn, &op.channel, op.since, initial_data, now);
+        // Numbers from another life of the channel: all of this one's history is new.
+        let since = match (op.since, &op.epoch) {
+            (Some(_), Some(e))
+                if self
+                    .channels
+                    .get(&op.channel)
+                    .is_some_and(|c| c.epoch != *e) =>
+            {
+                Some(0)
+            }
+            (since, _) => since,
+        };
+        self.join(ukey, op.conn, &op.channel, since, initial_data, now);
         self.finish(op.origin, Ok(empty()));
     }
 
@@ -956,6 +975,10 @@ impl Hub {
 
     /// A channel lost its last subscriber: it goes, unless the application keeps it.
     pub(super) fn channel_emptied(&mut self, name: &str) {
+        if self.config.demo_channel.as_deref() == Some(name) && !self.config.webhooks {
+            // Open mode keeps its demo channel, and with it the chat's history.
+            return;
+        }
         if self.config.webhooks {
             if self.destroying.contains(name) {
                 return;

@@ -83,7 +83,14 @@ pub struct HubConfig {
     pub webhooks: bool,
     /// `-c`: forward only this cookie to webhooks.
     pub cookie_identifier: Option<String>,
+    /// Makes channel epochs differ from one run of the server to the next.
+    pub epoch_seed: u64,
+    /// Open mode's demo channel: made at start, presenceful with history, kept when empty.
+    pub demo_channel: Option<String>,
 }
+
+/// Options of the demo channel.
+pub const DEMO_HISTORY: usize = 50;
 
 /// Counters for `get_server_info` and the admin console.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -132,10 +139,30 @@ pub struct Hub {
     to_drain: Vec<ConnId>,
     /// Empty channels whose destroy_channel hook has not answered.
     destroying: HashSet<String>,
+    /// Channels made so far (for their epochs).
+    channels_made: u64,
 }
 
 impl Hub {
     pub fn new(config: HubConfig) -> Hub {
+        let demo = config
+            .demo_channel
+            .clone()
+            .filter(|d| !config.webhooks && is_valid_name(d));
+        let mut hub = Hub::empty(config);
+        if let Some(name) = demo {
+            let options = ChannelOptions {
+                presenceful: true,
+                history_size: DEMO_HISTORY,
+                ..ChannelOptions::default()
+            };
+            let ch = hub.new_channel(&name, options);
+            hub.channels.insert(name, ch);
+        }
+        hub
+    }
+
+    fn empty(config: HubConfig) -> Hub {
         Hub {
             config,
             conns: HashMap::new(),
@@ -151,6 +178,7 @@ impl Hub {
             next_group: 0,
             to_drain: Vec::new(),
             destroying: HashSet::new(),
+            channels_made: 0,
         }
     }
 
@@ -339,11 +367,17 @@ impl Hub {
         if self.channels.contains_key(name) {
             return false;
         }
-        self.channels.insert(
-            name.to_string(),
-            Channel::new(name.to_string(), ChannelOptions::default()),
-        );
+        let ch = self.new_channel(name, ChannelOptions::default());
+        self.channels.insert(name.to_string(), ch);
         true
+    }
+
+    /// A channel with its own epoch.
+    fn new_channel(&mut self, name: &str, options: ChannelOptions) -> Channel {
+        self.channels_made += 1;
+        let mut ch = Channel::new(name.to_string(), options);
+        ch.epoch = format!("{:x}.{}", self.config.epoch_seed, self.channels_made);
+        ch
     }
 
     /// Subscribes a user (the channel must exist). `conn` is the connection that asked, or
@@ -452,6 +486,7 @@ impl Hub {
             Vec::new()
         };
         args.insert("presence".into(), Value::Array(presence));
+        args.insert("epoch".into(), ch.epoch.clone().into());
         if let Some(data) = initial_data {
             args.insert("initial_data".into(), data);
         }

@@ -206,7 +206,7 @@ fn subscribe_publish_with_seq_and_reflection() {
     assert_eq!(
         out[0].2,
         json!({"channel_name": "c", "user": "ann", "history": [], "history_size": 0,
-               "history_duration": 0, "state": {}, "presence": []})
+               "history_duration": 0, "state": {}, "presence": [], "epoch": "0.1"})
     );
     h.subscribe(b, "c");
     h.send(

@@ -189,6 +189,8 @@ impl Server {
             ignore_missing_publish: config.ignore_missing_publish,
             webhooks: !config.webhooks.is_open_mode(),
             cookie_identifier: config.webhooks.cookie_identifier.clone(),
+            epoch_seed: start_seed(),
+            demo_channel: config.demo_channel.clone(),
         });
         let pool = crate::webhook::pool::Pool::start(&config.webhooks, waker.clone());
         let start = Instant::now();
@@ -915,6 +917,14 @@ impl Server {
         }
         self.apply_effects();
     }
+}
+
+/// Differs from one start to the next (channel epochs), read from the clock.
+fn start_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
 }
 
 fn is_fd_exhaustion(e: &io::Error) -> bool {

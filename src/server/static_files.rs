@@ -17,6 +17,11 @@ const FILES: &[StaticFile] = &[
         body: include_bytes!("../static/index.html"),
     },
     StaticFile {
+        name: "hookbox.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../static/hookbox.js"),
+    },
+    StaticFile {
         name: "demo.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../static/demo.js"),

@@ -1,71 +1,87 @@
-// The demo chat: RTJP frames over /ws, written out by hand to show the wire protocol.
+// The demo chat: hookbox.js on channel "lobby" (presenceful, with history, in open mode).
 (function () {
   "use strict";
-  var log = document.getElementById("log");
-  var status = document.getElementById("status");
-  var input = document.getElementById("text");
-  var button = document.querySelector("#say button");
-  var nextId = 0;
-  var ws;
+  var $ = function (id) { return document.getElementById(id); };
+  var transport = /[?&]transport=(\w+)/.exec(location.search);
+  var conn = null, lobby = null;
 
-  function line(text, cls) {
+  function line(cls, who, text) {
     var p = document.createElement("p");
     if (cls) p.className = cls;
-    p.textContent = text;
-    log.appendChild(p);
-    log.scrollTop = log.scrollHeight;
-  }
-
-  function send(name, args) {
-    ws.send(JSON.stringify([++nextId, name, args]) + "\r\n");
-  }
-
-  function connect() {
-    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    ws = new WebSocket(scheme + location.host + "/ws");
-    var pending = "";
-    ws.onopen = function () {
-      send("CONNECT", { cookie_string: document.cookie, payload: "null" });
-    };
-    ws.onmessage = function (ev) {
-      pending += ev.data;
-      var lines = pending.split("\n");
-      pending = lines.pop();
-      lines.forEach(function (l) {
-        if (l.trim()) handle(JSON.parse(l));
-      });
-    };
-    ws.onclose = function () {
-      status.textContent = "disconnected; retrying in 2 s";
-      input.disabled = button.disabled = true;
-      setTimeout(connect, 2000);
-    };
-  }
-
-  function handle(frame) {
-    var name = frame[1], args = frame[2];
-    if (name === "CONNECTED") {
-      status.textContent = "connected as " + args.name;
-      send("SUBSCRIBE", { channel_name: "lobby" });
-    } else if (name === "SUBSCRIBE" && args.history) {
-      input.disabled = button.disabled = false;
-      input.focus();
-      line("joined #" + args.channel_name, "sys");
-    } else if (name === "PUBLISH") {
-      var p = args.payload;
-      var text = p && typeof p === "object" && "text" in p ? p.text : JSON.stringify(p);
-      line((args.user || "server") + ": " + text);
-    } else if (name === "ERROR") {
-      line("error: " + args.msg, "sys");
+    if (who) {
+      var b = document.createElement("span");
+      b.className = "who";
+      b.textContent = who + ": ";
+      p.appendChild(b);
     }
+    p.appendChild(document.createTextNode(text));
+    $("log").appendChild(p);
+    $("log").scrollTop = $("log").scrollHeight;
   }
 
-  document.getElementById("say").onsubmit = function (ev) {
-    ev.preventDefault();
-    if (!input.value) return;
-    send("PUBLISH", { channel_name: "lobby", payload: JSON.stringify({ text: input.value }) });
-    input.value = "";
-  };
+  function textOf(payload) {
+    return payload && typeof payload === "object" && "text" in payload ? String(payload.text) : JSON.stringify(payload);
+  }
 
-  connect();
+  function showPeople() {
+    var ul = $("names");
+    ul.innerHTML = "";
+    (lobby ? lobby.presence : []).slice().sort().forEach(function (n) {
+      var li = document.createElement("li");
+      li.textContent = n;
+      ul.appendChild(li);
+    });
+  }
+
+  function attach(sub) {
+    lobby = sub;
+    sub.onPublish = function (f) { line("", f.user || "server", textOf(f.payload)); };
+    sub.onSubscribe = function (f) { line("sys", "", f.user + " joined"); showPeople(); };
+    sub.onUnsubscribe = function (f) { line("sys", "", f.user + " left"); showPeople(); };
+    sub.onResume = function () { line("sys", "", "back online"); showPeople(); };
+    showPeople();
+  }
+
+  function join(name) {
+    if (conn) conn.disconnect();
+    localStorage.setItem("hookbox-demo-name", name);
+    conn = hookbox.connect("/", {name: name}, "", {transport: transport ? transport[1] : "auto"});
+    conn.onOpen = function (args) {
+      $("status").textContent = "connected as " + args.name + " over " + (conn._csp ? "CSP" : "WebSocket");
+      $("text").disabled = $("send").disabled = false;
+      $("text").focus();
+    };
+    conn.onConnectionLost = function () {
+      $("status").textContent = "connection lost; reconnecting...";
+    };
+    conn.onError = function (e) { line("sys", "", "error: " + e.msg); };
+    conn.onSubscribed = function (channel, sub) {
+      sub.history.forEach(function (h) {
+        if (h[0] === "PUBLISH") line("old", h[1].user || "server", textOf(h[1].payload));
+      });
+      line("sys", "", "you joined #" + channel);
+      attach(sub);
+    };
+    conn.subscribe("lobby");
+  }
+
+  $("join").onsubmit = function (e) {
+    e.preventDefault();
+    var name = $("name").value.replace(/\s+/g, "_") || "guest";
+    join(name);
+  };
+  $("say").onsubmit = function (e) {
+    e.preventDefault();
+    if (!$("text").value || !conn) return;
+    conn.publish("lobby", {text: $("text").value});
+    $("text").value = "";
+  };
+  var saved = localStorage.getItem("hookbox-demo-name");
+  $("name").value = saved || "guest" + Math.floor(Math.random() * 1000);
+  join($("name").value);
+  window.demo = {
+    conn: function () { return conn; },
+    lines: function () { return Array.prototype.map.call($("log").querySelectorAll("p"), function (p) { return p.textContent; }); },
+    people: function () { return Array.prototype.map.call($("names").querySelectorAll("li"), function (li) { return li.textContent; }); }
+  };
 })();

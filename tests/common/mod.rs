@@ -675,3 +675,4 @@ pub fn b64(data: &[u8]) -> String {
     }
     out
 }
+pub mod browser;
