@@ -164,3 +164,205 @@ fn pages_come_back_after_a_server_restart_with_what_history_holds() {
     say(&mut b, &bob, "after the restart");
     has_line(&mut b, &ann, "bob: after the restart");
 }
+
+/// An example's one command, with its own ports, stopped (with its hookbox) when dropped.
+struct Example {
+    child: std::process::Child,
+    hookbox: u16,
+    app: u16,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Example {
+    fn start(name: &str) -> Example {
+        use std::io::BufRead;
+        use std::os::unix::process::CommandExt;
+        let (hookbox, app) = (free_port(), free_port());
+        let mut child = std::process::Command::new("python3")
+            .arg(format!("examples/{name}/app.py"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("HOOKBOX_BIN", env!("CARGO_BIN_EXE_hookbox"))
+            .env("HOOKBOX_PORT", hookbox.to_string())
+            .env("APP_PORT", app.to_string())
+            .env("CPU_INTERVAL", "0.2")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("python3 runs the example");
+        let out = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                if line.starts_with("example: open") {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        rx.recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the example did not start");
+        Example {
+            child,
+            hookbox,
+            app,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.app)
+    }
+}
+
+impl Drop for Example {
+    fn drop(&mut self) {
+        // The example and the hookbox it started share a process group.
+        let _ = std::process::Command::new("sh")
+            .args([
+                "-c",
+                &format!("kill -TERM -{} 2>/dev/null", self.child.id()),
+            ])
+            .status();
+        let _ = self.child.wait();
+        let _ = self.hookbox;
+    }
+}
+
+fn chat_login(b: &mut Browser, ex: &Example, name: &str) -> Page {
+    let page = b.open_private(&ex.url());
+    b.wait(&page, "!!document.getElementById('name')", "the login form");
+    b.eval(&page, &format!("document.getElementById('name').value = {}; document.querySelector('form').submit(); true", json!(name)));
+    b.wait(
+        &page,
+        "window.chat && document.getElementById('me').textContent",
+        "the chat page",
+    );
+    page
+}
+
+#[test]
+fn example_chat_names_from_login_filters_words_and_keeps_history() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(mut b) = Browser::launch("example_chat") else {
+        return;
+    };
+    let ex = Example::start("chat");
+    let ann = chat_login(&mut b, &ex, "ann");
+    let bob = chat_login(&mut b, &ex, "bob");
+    b.wait(
+        &ann,
+        "document.getElementById('people').textContent.includes('bob')",
+        "presence",
+    );
+    b.eval(&ann, "document.getElementById('text').value = 'what the heck'; document.getElementById('say').requestSubmit(); true");
+    b.wait(
+        &bob,
+        "chat.lines().includes('ann: what the ****')",
+        "the filtered message",
+    );
+    // Whoever joins later is greeted by the history.
+    let cat = chat_login(&mut b, &ex, "cat");
+    b.wait(
+        &cat,
+        "chat.lines().includes('ann: what the ****')",
+        "history on join",
+    );
+    // Without the login cookie the connect hook refuses.
+    let anon = b.open_private(&format!("http://127.0.0.1:{}/", ex.hookbox));
+    b.wait(&anon, "!!window.hookbox", "hookbox.js");
+    let refused = b.eval(
+        &anon,
+        &format!(
+            "new Promise(function (ok) {{ var c = hookbox.connect('http://127.0.0.1:{}/'); c.onError = function (e) {{ ok(e.msg); }}; }})",
+            ex.hookbox
+        ),
+    );
+    assert_eq!(refused, json!("log in first"));
+}
+
+#[test]
+fn example_cpu_graph_fills_from_the_rest_publisher() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(mut b) = Browser::launch("example_cpu") else {
+        return;
+    };
+    let ex = Example::start("cpu");
+    let page = b.open(&ex.url());
+    b.wait(
+        &page,
+        "window.cpu && cpu.points() >= 3",
+        "three samples on the graph",
+    );
+    let text = b.eval(&page, "document.getElementById('now').textContent");
+    assert!(text.as_str().unwrap().starts_with("cpu "), "{text}");
+}
+
+#[test]
+fn example_game_enforces_the_rules_through_the_publish_hook() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(mut b) = Browser::launch("example_game") else {
+        return;
+    };
+    let ex = Example::start("game");
+    let mut players = Vec::new();
+    for name in ["ann", "bob"] {
+        let p = b.open(&ex.url());
+        b.wait(&p, "!!window.game", "the game page");
+        b.eval(&p, &format!("document.getElementById('name').value = {}; document.getElementById('join').click(); true", json!(name)));
+        b.wait(&p, "!document.getElementById('sit').disabled", "joined");
+        b.eval(&p, "document.getElementById('sit').click(); true");
+        b.wait(
+            &p,
+            &format!(
+                "game.state() && Object.values(game.state().players).includes({})",
+                json!(name)
+            ),
+            "seated",
+        );
+        players.push(p);
+    }
+    let (ann, bob) = (&players[0], &players[1]);
+    let click = |b: &mut Browser, p: &Page, cell: u32| {
+        b.eval(
+            p,
+            &format!("document.querySelectorAll('#board button')[{cell}].click(); true"),
+        );
+    };
+    click(&mut b, ann, 4);
+    b.wait(
+        bob,
+        "game.state().board[4] === 'X'",
+        "ann's move on bob's board",
+    );
+    click(&mut b, bob, 4);
+    b.wait(
+        bob,
+        "game.msg() === 'that cell is taken'",
+        "a taken cell refused",
+    );
+    click(&mut b, ann, 0);
+    b.wait(
+        ann,
+        "game.msg() === 'it is not your turn'",
+        "out of turn refused",
+    );
+    for (p, cell) in [(bob, 1), (ann, 0), (bob, 2), (ann, 8)] {
+        click(&mut b, p, cell);
+        b.wait(
+            ann,
+            &format!("game.state().board[{cell}] !== ''"),
+            "the move",
+        );
+    }
+    b.wait(
+        bob,
+        "game.state().winner === 'X'",
+        "ann wins on the diagonal",
+    );
+}

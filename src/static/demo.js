@@ -44,7 +44,10 @@
 
   function join(name) {
     if (conn) conn.disconnect();
-    localStorage.setItem("hookbox-demo-name", name);
+    $("log").innerHTML = "";
+    lobby = null;
+    showPeople();
+    sessionStorage.setItem("hookbox-demo-name", name);
     conn = hookbox.connect("/", {name: name}, "", {transport: transport ? transport[1] : "auto"});
     conn.onOpen = function (args) {
       $("status").textContent = "connected as " + args.name + " over " + (conn._csp ? "CSP" : "WebSocket");
@@ -76,7 +79,7 @@
     conn.publish("lobby", {text: $("text").value});
     $("text").value = "";
   };
-  var saved = localStorage.getItem("hookbox-demo-name");
+  var saved = sessionStorage.getItem("hookbox-demo-name");
   $("name").value = saved || "guest" + Math.floor(Math.random() * 1000);
   join($("name").value);
   window.demo = {

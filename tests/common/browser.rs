@@ -138,6 +138,29 @@ impl Browser {
         Page { target, session }
     }
 
+    /// A page in a browser context of its own: its own cookies, like another person's browser.
+    pub fn open_private(&mut self, url: &str) -> Page {
+        let context =
+            self.call(None, "Target.createBrowserContext", json!({}))["browserContextId"].clone();
+        let target = self.call(
+            None,
+            "Target.createTarget",
+            json!({"url": url, "browserContextId": context}),
+        )["targetId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let session = self.call(
+            None,
+            "Target.attachToTarget",
+            json!({"targetId": target, "flatten": true}),
+        )["sessionId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        Page { target, session }
+    }
+
     /// Evaluates an expression in the page (awaiting a promise) and returns its value.
     pub fn eval(&mut self, page: &Page, expr: &str) -> Value {
         let r = self.call(
