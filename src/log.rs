@@ -1,5 +1,6 @@
 //! A small leveled logger: stderr, plus an optional error file (`-E`) and access file (`-A`).
 
+use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::Path;
@@ -44,6 +45,21 @@ struct Logger {
 
 static LOGGER: OnceLock<Logger> = OnceLock::new();
 
+/// The last lines logged, for the admin console: (number of the first line kept, lines).
+static RECENT: Mutex<(u64, VecDeque<String>)> = Mutex::new((0, VecDeque::new()));
+const RECENT_LINES: usize = 200;
+
+/// Lines logged after line number `after` (0 for all kept), and the number of the newest.
+pub fn recent(after: u64) -> (Vec<String>, u64) {
+    let Ok(r) = RECENT.lock() else {
+        return (Vec::new(), after);
+    };
+    let (first, lines) = &*r;
+    let newest = first + lines.len() as u64;
+    let skip = after.saturating_sub(*first) as usize;
+    (lines.iter().skip(skip).cloned().collect(), newest)
+}
+
 fn open(path: &Path) -> std::io::Result<Mutex<File>> {
     OpenOptions::new()
         .create(true)
@@ -78,6 +94,13 @@ pub fn write(level: Level, msg: std::fmt::Arguments<'_>) {
     }
     let line = format!("{} {:<5} {}\n", Timestamp::now().iso(), level.label(), msg);
     let _ = std::io::stderr().write_all(line.as_bytes());
+    if let Ok(mut r) = RECENT.lock() {
+        r.1.push_back(line.trim_end().to_string());
+        if r.1.len() > RECENT_LINES {
+            r.1.pop_front();
+            r.0 += 1;
+        }
+    }
     if level <= Level::Warn {
         if let Some(f) = LOGGER.get().and_then(|l| l.errors.as_ref()) {
             if let Ok(mut f) = f.lock() {

@@ -366,3 +366,100 @@ fn example_game_enforces_the_rules_through_the_publish_hook() {
         "ann wins on the diagonal",
     );
 }
+
+#[test]
+fn the_admin_page_shows_a_live_channel() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(mut b) = Browser::launch("admin_live_channel") else {
+        return;
+    };
+    let server = Server::start(&["-a", "opensesame"]);
+    let admin = b.open(&server.url("/admin"));
+    b.wait(
+        &admin,
+        "!!document.getElementById('password')",
+        "the login form",
+    );
+    // A wrong password is refused on the page.
+    b.eval(
+        &admin,
+        "document.getElementById('password').value = 'nope'; document.getElementById('login').requestSubmit(); true",
+    );
+    b.wait(
+        &admin,
+        "document.getElementById('loginerr').textContent === 'wrong password'",
+        "the refusal",
+    );
+    b.eval(
+        &admin,
+        "document.getElementById('password').value = 'opensesame'; document.getElementById('login').requestSubmit(); true",
+    );
+    b.wait(
+        &admin,
+        "document.getElementById('live').textContent === 'live'",
+        "the live feed",
+    );
+    assert_eq!(
+        b.eval(&admin, "location.href.includes('opensesame')"),
+        json!(false)
+    );
+    b.eval(&admin, "admin.showTab('channels'); true");
+    b.wait(
+        &admin,
+        "document.getElementById('chanrows').textContent.includes('lobby')",
+        "lobby in the channel list",
+    );
+    b.eval(
+        &admin,
+        "document.querySelector('#chanrows a').click(); true",
+    );
+    b.wait(
+        &admin,
+        "document.getElementById('options').value.includes('history_size')",
+        "lobby's options",
+    );
+    // A user joins in another tab and talks: the admin sees it as it happens.
+    let ann = join(&mut b, &server, "ann", "");
+    b.wait(
+        &admin,
+        "document.getElementById('events').textContent.includes('SUBSCRIBE ann')",
+        "ann's join",
+    );
+    b.wait(
+        &admin,
+        "document.getElementById('subrows').textContent.includes('ann')",
+        "ann among the subscribers",
+    );
+    say(&mut b, &ann, "hi from ann");
+    b.wait(
+        &admin,
+        "document.getElementById('events').textContent.includes('hi from ann')",
+        "ann's message",
+    );
+    // Publishing as admin reaches the chat.
+    b.eval(
+        &admin,
+        "document.getElementById('payload').value = '{\"text\": \"admin here\"}'; document.getElementById('pubform').requestSubmit(); true",
+    );
+    has_line(&mut b, &ann, "admin: admin here");
+    // Options edited on the page are the channel's.
+    b.eval(
+        &admin,
+        "var o = JSON.parse(document.getElementById('options').value); o.history_size = 7; document.getElementById('options').value = JSON.stringify(o); document.getElementById('optform').requestSubmit(); true",
+    );
+    eventually("history_size 7", || {
+        let info = server.rest("get_channel_info", &[("channel_name", "lobby")]);
+        (info[1]["options"]["history_size"] == json!(7)).then_some(())
+    });
+    assert_eq!(
+        b.eval(&admin, "document.getElementById('opterr').textContent"),
+        json!("")
+    );
+    // The overview counts ann.
+    b.eval(&admin, "admin.showTab('overview'); true");
+    b.wait(
+        &admin,
+        "document.querySelector('#stat-users b') && document.querySelector('#stat-users b').textContent === '1'",
+        "one user in the overview",
+    );
+}

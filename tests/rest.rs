@@ -113,7 +113,7 @@ fn publish_and_publish_multi() {
 
 #[test]
 fn ignore_missing_channels_flag() {
-    let server = Server::start(&["-x"]);
+    let server = Server::start(&["-x", "--demo-channel", ""]);
     assert_eq!(
         server.rest("publish", &[("channel_name", "nobody-here")]),
         OK()
@@ -384,7 +384,8 @@ fn subscribe_unsubscribe_and_message_for_users() {
 
 #[test]
 fn users_and_server_info() {
-    let server = Server::start(&[]);
+    // Without the demo channel, which open mode makes.
+    let server = Server::start(&["--demo-channel", ""]);
     let mut ann = Client::login(&server, "ann");
     ann.subscribe("z");
     ann.subscribe("a");

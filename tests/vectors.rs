@@ -80,7 +80,7 @@ fn rtjp_sessions() {
 #[test]
 fn rest_calls() {
     let doc = load("rest.json");
-    let server = Server::start(&[]);
+    let server = Server::start(&["--demo-channel", ""]);
     for (i, call) in doc["calls"].as_array().unwrap().iter().enumerate() {
         let method = call["method"].as_str().unwrap();
         let mut f = fields(&call["fields"]);

@@ -484,3 +484,74 @@ pub(super) fn set_history(ch: &mut Channel, items: Vec<Value>, now: Timestamp) {
     }
     ch.prune_history(now);
 }
+
+/// What the admin console lists.
+impl Hub {
+    /// Every channel: name, subscriber count, last seq, and the options that matter at a
+    /// glance.
+    pub fn admin_channels(&self) -> Value {
+        let mut names: Vec<&String> = self.channels.keys().collect();
+        names.sort();
+        let list: Vec<Value> = names
+            .into_iter()
+            .filter_map(|n| self.channels.get(n))
+            .map(|c| {
+                serde_json::json!({
+                    "name": c.name,
+                    "subscribers": c.subscribers.len(),
+                    "seq": c.seq,
+                    "history": c.history.len(),
+                    "presenceful": c.options.presenceful,
+                    "moderated": c.options.moderated,
+                    "polling": c.options.polling.mode,
+                })
+            })
+            .collect();
+        Value::Array(list)
+    }
+
+    /// Every user: name, connection count, channels.
+    pub fn admin_users(&self) -> Value {
+        let mut names: Vec<&String> = self.user_keys.keys().collect();
+        names.sort();
+        let list: Vec<Value> = names
+            .into_iter()
+            .filter_map(|n| self.user_keys.get(n).and_then(|&k| self.users.get(k)))
+            .map(|u| {
+                serde_json::json!({
+                    "name": u.name,
+                    "connections": u.conns.len(),
+                    "channels": u.channel_names(),
+                })
+            })
+            .collect();
+        Value::Array(list)
+    }
+
+    /// Every connection: id, user (once logged in) and address.
+    pub fn admin_connections(&self) -> Value {
+        let mut conns: Vec<(&ConnId, &super::Conn)> = self.conns.iter().collect();
+        conns.sort_by_key(|(id, _)| **id);
+        let list: Vec<Value> = conns
+            .into_iter()
+            .map(|(id, c)| {
+                let user = c
+                    .user
+                    .and_then(|k| self.users.get(k))
+                    .map(|u| u.name.clone());
+                serde_json::json!({
+                    "id": id.to_string(),
+                    "user": user,
+                    "remote_addr": c.remote_addr,
+                    "waiting": c.busy,
+                })
+            })
+            .collect();
+        Value::Array(list)
+    }
+
+    /// Counts for the overview.
+    pub fn admin_counts(&self) -> (usize, usize, usize) {
+        (self.conns.len(), self.user_keys.len(), self.channels.len())
+    }
+}

@@ -100,7 +100,7 @@ pub struct Stats {
 }
 
 #[derive(Debug)]
-struct Conn {
+pub(crate) struct Conn {
     user: Option<UserKey>,
     cookie: String,
     remote_addr: String,
@@ -141,6 +141,9 @@ pub struct Hub {
     destroying: HashSet<String>,
     /// Channels made so far (for their epochs).
     channels_made: u64,
+    /// Admin connections watching channels: every frame about the channel, without being a
+    /// subscriber (no presence, no history).
+    watchers: HashMap<String, Vec<ConnId>>,
 }
 
 impl Hub {
@@ -179,6 +182,7 @@ impl Hub {
             to_drain: Vec::new(),
             destroying: HashSet::new(),
             channels_made: 0,
+            watchers: HashMap::new(),
         }
     }
 
@@ -422,13 +426,17 @@ impl Hub {
         ch.subscribers.push(ukey);
         let presenceful = ch.options.presenceful;
         let datetime = now.iso();
-        if presenceful {
+        if presenceful || self.watchers.contains_key(name) {
             let mut args = Map::new();
             args.insert("channel_name".into(), name.into());
             args.insert("user".into(), user_name.clone().into());
             args.insert("datetime".into(), datetime.clone().into());
             let frame = OutFrame::new("SUBSCRIBE", &args);
-            self.broadcast(name, &frame, Some(ukey), None);
+            if presenceful {
+                self.broadcast(name, &frame, Some(ukey), None);
+            } else {
+                self.send_to_watchers(name, &frame);
+            }
         }
         if let Some(frame) = self.own_subscribe_frame(ukey, name, initial_data, since, now) {
             self.send_to_user(ukey, name, &frame);
@@ -580,6 +588,8 @@ impl Hub {
             .is_some_and(|c| c.options.presenceful);
         if announce && presenceful {
             self.broadcast(name, &frame, Some(ukey), None);
+        } else {
+            self.send_to_watchers(name, &frame);
         }
         self.send_to_user(ukey, name, &frame);
         let user_name = match self.users.get_mut(ukey) {
@@ -848,6 +858,39 @@ impl Hub {
                 }
             }
         }
+        self.send_to_watchers(channel, frame);
+    }
+
+    /// A frame about `channel` to the admin connections watching it.
+    fn send_to_watchers(&mut self, channel: &str, frame: &SharedFrame) {
+        if let Some(list) = self.watchers.get(channel) {
+            for &to in list {
+                self.effects.push(Effect::Send {
+                    to,
+                    frame: frame.clone(),
+                });
+            }
+        }
+    }
+
+    /// An admin connection starts or stops watching a channel.
+    pub fn watch(&mut self, conn: ConnId, channel: &str, on: bool) {
+        let list = self.watchers.entry(channel.to_string()).or_default();
+        list.retain(|&c| c != conn);
+        if on {
+            list.push(conn);
+        }
+        if list.is_empty() {
+            self.watchers.remove(channel);
+        }
+    }
+
+    /// An admin connection went: it watches nothing any more.
+    pub fn unwatch_all(&mut self, conn: ConnId) {
+        self.watchers.retain(|_, list| {
+            list.retain(|&c| c != conn);
+            !list.is_empty()
+        });
     }
 }
 

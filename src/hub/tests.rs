@@ -806,3 +806,39 @@ fn an_emptied_channel_stays_until_the_application_agrees() {
     h.hub.webhook_done(calls[0].id, allow(json!({})), T0);
     assert!(h.hub.channel("news").is_none());
 }
+
+#[test]
+fn a_watcher_sees_a_channels_frames_without_being_in_it() {
+    let mut h = Harness::new();
+    let admin = ConnId(999);
+    h.hub.watch(admin, "c", true);
+    let a = h.connect("ann");
+    // Not presenceful: only the watcher hears of the join, and ann gets her own frame.
+    let out = h.subscribe(a, "c");
+    let names: Vec<(ConnId, &str)> = out.iter().map(|(c, n, _)| (*c, n.as_str())).collect();
+    assert_eq!(names, vec![(admin, "SUBSCRIBE"), (a, "SUBSCRIBE")]);
+    assert_eq!(out[0].2["user"], json!("ann"));
+    h.send(
+        a,
+        json!([5, "PUBLISH", {"channel_name": "c", "payload": "1"}]),
+    );
+    let out = h.take();
+    let to: Vec<ConnId> = out.iter().map(|(c, _, _)| *c).collect();
+    assert_eq!(to, vec![a, admin]);
+    // Another channel is not shown; nor anything after unwatching.
+    h.subscribe(a, "d");
+    h.send(
+        a,
+        json!([6, "PUBLISH", {"channel_name": "d", "payload": "2"}]),
+    );
+    assert!(h.take().iter().all(|(c, _, _)| *c == a));
+    h.hub.unwatch_all(admin);
+    h.send(
+        a,
+        json!([7, "PUBLISH", {"channel_name": "c", "payload": "3"}]),
+    );
+    assert!(h.take().iter().all(|(c, _, _)| *c == a));
+    // The watcher is no subscriber.
+    let info = h.hub.api_channel_info("c", T0).unwrap();
+    assert_eq!(info["subscribers"], json!(["ann"]));
+}

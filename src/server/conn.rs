@@ -33,6 +33,10 @@ pub enum Route {
     Csp(String),
     /// `/sse`: Server-Sent Events for a comet session.
     Sse,
+    /// `/admin` and below: the console's page, login and API (the rest after `/admin`).
+    Admin(String),
+    /// `/admin/ws`: the console's live feed.
+    AdminWs,
     NotFound,
 }
 
@@ -82,6 +86,9 @@ pub enum WsRole {
     Rtjp { lines: Vec<u8>, next_id: u64 },
     /// Every message is sent back.
     Echo,
+    /// The admin console's live feed: a token first, then watch requests; gets the frames
+    /// of the channels it watches and the console's events.
+    Admin { authed: bool, next_id: u64 },
 }
 
 #[derive(Debug)]
@@ -163,8 +170,9 @@ impl Conn {
         let Phase::Ws(ws) = &mut self.phase else {
             return Ok(());
         };
-        let WsRole::Rtjp { next_id, .. } = &mut ws.role else {
-            return Ok(());
+        let next_id = match &mut ws.role {
+            WsRole::Rtjp { next_id, .. } | WsRole::Admin { next_id, .. } => next_id,
+            WsRole::Echo => return Ok(()),
         };
         *next_id += 1;
         let mut id = [0u8; 21];

@@ -45,6 +45,7 @@ impl Server {
     pub(super) fn submit_hook(&mut self, call: WebhookCall) {
         let id = call.id;
         crate::debug!("webhook {} ({})", call.hook, id);
+        self.admin_hook_started(&call);
         if self.pool.submit(Job::Hook(call)).is_err() {
             crate::warn!("webhook queue full: denying call {id}");
             self.hooks.refused.push(id);
@@ -54,8 +55,9 @@ impl Server {
     /// Denies the calls the pool refused (after the effects that asked for them).
     pub(super) fn deny_refused(&mut self) {
         for id in std::mem::take(&mut self.hooks.refused) {
-            self.hub
-                .webhook_done(id, HookResult::deny("webhook queue full"), self.wall);
+            let result = HookResult::deny("webhook queue full");
+            self.admin_hook_done(id, &result, "", 0);
+            self.hub.webhook_done(id, result, self.wall);
         }
     }
 
@@ -72,6 +74,7 @@ impl Server {
                     status,
                 } => {
                     crate::debug!("webhook {id} from {url}: {status} {:?}", result.answer);
+                    self.admin_hook_done(id, &result, &url, status);
                     self.hub.webhook_done(id, result, self.wall);
                 }
                 Done::Poll {

@@ -72,13 +72,20 @@ impl Server {
             let detail = format!("method {m} not implemented");
             return self.respond(key, &head, Response::error(501, &detail, true));
         }
-        if matches!(route, Route::Rtjp | Route::Echo) {
+        if matches!(route, Route::Rtjp | Route::Echo | Route::AdminWs) {
+            if route == Route::AdminWs && self.config.admin_password.is_none() {
+                return self.respond(
+                    key,
+                    &head,
+                    Response::error(404, "the admin console is off", false),
+                );
+            }
             if head.framing != BodyFraming::None {
                 let r = Response::error(400, "an upgrade request has no body", true);
                 return self.respond(key, &head, r);
             }
             match check_upgrade(&head) {
-                Ok(accept) => self.upgrade(key, &head, &accept, route == Route::Echo),
+                Ok(accept) => self.upgrade(key, &head, &accept, &route),
                 Err(e) => self.respond(key, &head, e.response()),
             }
             return;
@@ -139,6 +146,14 @@ impl Server {
         if path == "/ws" {
             return Route::Rtjp;
         }
+        if path == "/admin/ws" {
+            return Route::AdminWs;
+        }
+        if let Some(sub) = path.strip_prefix("/admin") {
+            if sub.is_empty() || sub.starts_with('/') {
+                return Route::Admin(sub.trim_start_matches('/').to_string());
+            }
+        }
         if self.config.echo_path.as_deref() == Some(path) {
             return Route::Echo;
         }
@@ -192,11 +207,12 @@ impl Server {
                 _ => Response::error(405, "use GET or POST", false)
                     .header("Allow", "GET, POST, OPTIONS"),
             },
+            Route::Admin(sub) => return self.admin_http(key, &head, &sub, &body),
             Route::Sse => match head.method {
                 Method::Options => preflight(),
                 _ => return self.sse(key, &head),
             },
-            Route::NotFound | Route::Rtjp | Route::Echo => {
+            Route::NotFound | Route::Rtjp | Route::Echo | Route::AdminWs => {
                 Response::error(404, "nothing here", false)
             }
         };
@@ -290,7 +306,9 @@ impl Server {
     }
 
     /// Answers `101 Switching Protocols` and turns the connection into a WebSocket.
-    fn upgrade(&mut self, key: usize, head: &RequestHead, accept: &str, echo: bool) {
+    fn upgrade(&mut self, key: usize, head: &RequestHead, accept: &str, route: &Route) {
+        let echo = *route == Route::Echo;
+        let admin = *route == Route::AdminWs;
         let now = self.now;
         let max_message = self.config.limits.max_ws_message;
         let Some(conn) = self.conns.get_mut(key) else {
@@ -303,6 +321,11 @@ impl Server {
             decoder: WsDecoder::new(max_message),
             role: if echo {
                 WsRole::Echo
+            } else if admin {
+                WsRole::Admin {
+                    authed: false,
+                    next_id: 0,
+                }
             } else {
                 WsRole::Rtjp {
                     lines: Vec::new(),
@@ -326,7 +349,10 @@ impl Server {
                 conn.id
             ));
         }
-        if !echo {
+        if admin {
+            // It gets hub frames (of what it watches) but is no client of the hub.
+            conn.in_hub = true;
+        } else if !echo {
             conn.in_hub = true;
             let id = conn.id;
             self.hub.open(id, remote);
@@ -351,7 +377,7 @@ impl Server {
 
 /// Whether the route reads a request body (others refuse `Expect: 100-continue`).
 fn takes_body(route: &Route, method: &Method) -> bool {
-    matches!(route, Route::Rest(_) | Route::Csp(_)) && *method == Method::Post
+    matches!(route, Route::Rest(_) | Route::Csp(_) | Route::Admin(_)) && *method == Method::Post
 }
 
 /// The answer to a CORS preflight for the comet endpoints.
@@ -370,7 +396,7 @@ fn preflight() -> Response {
 
 /// The call's fields: the query, and for POST the body (urlencoded, or a JSON object when
 /// the Content-Type says so), the body winning over the query.
-fn rest_fields(head: &RequestHead, body: &[u8]) -> Result<Fields, &'static str> {
+pub(super) fn rest_fields(head: &RequestHead, body: &[u8]) -> Result<Fields, &'static str> {
     let query = parse_urlencoded(head.query.as_bytes()).map_err(|_| "the query is not UTF-8")?;
     let query = Fields::from_pairs(query);
     if head.method != Method::Post {

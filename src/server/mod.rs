@@ -4,6 +4,7 @@
 //! pure parsers, hands frames and REST calls to the hub, queues the hub's effects on the
 //! connections they name, writes queued bytes in batches, and runs deadlines.
 
+mod admin;
 mod comet;
 mod conn;
 mod hooks;
@@ -126,6 +127,7 @@ pub struct Server {
     /// The webhook worker pool, and what waits on it.
     pool: crate::webhook::pool::Pool,
     hooks: hooks::HookState,
+    admin: admin::AdminState,
     next_rest_token: u64,
     accepted: u64,
     start: Instant,
@@ -217,6 +219,7 @@ impl Server {
             sessions: comet::Sessions::new(),
             pool,
             hooks: hooks::HookState::default(),
+            admin: admin::AdminState::default(),
             next_rest_token: 0,
             accepted: 0,
             start,
@@ -283,6 +286,7 @@ impl Server {
                 self.apply_effects();
             }
             self.run_timers();
+            self.admin_tick();
             self.run_polls();
             self.apply_effects();
             self.flush_dirty(FLUSH_BATCH);
@@ -316,6 +320,7 @@ impl Server {
             self.timers.next(),
             self.sessions.timers.next(),
             self.next_poll(),
+            self.admin.next_push(),
             self.stopping,
             self.accept_paused_until,
         ]
@@ -627,6 +632,7 @@ impl Server {
 
     /// Tells the hub the connection is gone (once).
     fn leave_hub(&mut self, key: usize) {
+        self.admin_left(key);
         if let Some(conn) = self.conns.get_mut(key) {
             if conn.in_hub {
                 conn.in_hub = false;

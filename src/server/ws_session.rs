@@ -42,6 +42,11 @@ impl Server {
             return;
         };
         let echo = matches!(ws.role, WsRole::Echo);
+        if matches!(ws.role, WsRole::Admin { .. }) {
+            if let WsEvent::Text(data) = event {
+                return self.admin_message(key, &data);
+            }
+        }
         let queued = match event {
             WsEvent::Text(data) if echo => conn.queue_ws(Opcode::Text, &data),
             WsEvent::Binary(data) if echo => conn.queue_ws(Opcode::Binary, &data),

@@ -13,6 +13,8 @@ use serde_json::{json, Value};
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Message, WebSocket};
 
+pub mod app;
+
 pub const TOKEN: &str = "S";
 pub const WAIT: Duration = Duration::from_secs(10);
 
