@@ -39,3 +39,24 @@ fn readme_curl_commands_work() {
         json!({"user": "curl", "text": "hello from curl"})
     );
 }
+
+#[test]
+fn readme_admin_commands_work() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let lines: Vec<&str> = readme
+        .lines()
+        .filter(|l| l.starts_with("TOKEN=$(curl") || l.contains("/admin/api/overview -H"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let server = Server::start_raw(&["-p", "0", "-a", "adminpw"]);
+    let port = server.addr.port().to_string();
+    let script = lines
+        .join("\n")
+        .replace("127.0.0.1:8001", &format!("127.0.0.1:{port}"));
+    let out = Command::new("sh").args(["-c", &script]).output().unwrap();
+    assert!(out.status.success(), "{script}");
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer[0], json!(true));
+    assert_eq!(answer[1]["channels"], json!(1));
+}
