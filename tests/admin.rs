@@ -274,6 +274,9 @@ fn the_live_feed_wants_a_token_then_follows_a_channel() {
     s.write_all(&masked_frame(true, 1, br#"{"token": "guess"}"#))
         .unwrap();
     assert_eq!(read_ws_close(&mut s), 1008);
+    let mut s = raw_ws(server.addr, "/admin/ws");
+    s.write_all(&masked_frame(true, 1, b"not json")).unwrap();
+    assert_eq!(read_ws_close(&mut s), 1008);
 
     let mut feed = Feed::open(&server, &token);
     feed.send(json!({"watch": "room"}));

@@ -284,6 +284,9 @@ impl Server {
         );
         let msg: Map<String, Value> = match serde_json::from_slice(data) {
             Ok(Value::Object(m)) => m,
+            _ if !authed => {
+                return self.ws_fail(key, close_code::POLICY_VIOLATION, "log in first");
+            }
             _ => {
                 return self.feed_send(key, &json!({"type": "error", "msg": "send a JSON object"}))
             }
