@@ -156,6 +156,21 @@ pub struct RequestHead {
 }
 
 impl RequestHead {
+    /// What matters of a request answered later, after its head is gone (a parked long-poll,
+    /// a REST call that waited for the application): the method and whether to keep alive.
+    pub fn answered_later(method: Method, keep_alive: bool) -> RequestHead {
+        RequestHead {
+            method,
+            path: String::new(),
+            query: String::new(),
+            minor_version: 1,
+            headers: Vec::new(),
+            framing: BodyFraming::None,
+            keep_alive,
+            expect_continue: false,
+        }
+    }
+
     /// The first value of a header (name in lower case), if present.
     pub fn header(&self, name: &str) -> Option<&[u8]> {
         self.headers

@@ -541,7 +541,7 @@ impl Server {
                     Some(slot) if deliver => self.comet_pieces(slot, true),
                     _ => render::packets(&vars, std::iter::empty(), true),
                 };
-                let head = parked_head(parked.keep_alive);
+                let head = RequestHead::answered_later(Method::Get, parked.keep_alive);
                 self.respond_pieces(key, &head, &vars, pieces, session);
             }
             Delivery::Stream => {
@@ -819,18 +819,4 @@ fn queue_pieces(conn: &mut super::conn::Conn, head: Vec<u8>, pieces: Vec<Piece>)
         }
     }
     conn.queue_http(text);
-}
-
-/// The head a parked long-poll is answered under: what matters of the request it parked.
-fn parked_head(keep_alive: bool) -> RequestHead {
-    RequestHead {
-        method: Method::Get,
-        path: String::new(),
-        query: String::new(),
-        minor_version: 1,
-        headers: Vec::new(),
-        framing: crate::http::BodyFraming::None,
-        keep_alive,
-        expect_continue: false,
-    }
 }

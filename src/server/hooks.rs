@@ -113,16 +113,7 @@ impl Server {
             _ => return,
         };
         let reply = rest::finished(result);
-        let head = RequestHead {
-            method: Method::Post,
-            path: String::new(),
-            query: String::new(),
-            minor_version: 1,
-            headers: Vec::new(),
-            framing: crate::http::BodyFraming::None,
-            keep_alive,
-            expect_continue: false,
-        };
+        let head = RequestHead::answered_later(Method::Post, keep_alive);
         let r = Response::with_body(reply.status, "application/json", reply.body);
         self.respond(key, &head, r);
         if self
