@@ -77,7 +77,8 @@ pub enum Outcome {
     Later,
 }
 
-/// Runs one REST call. `token` names it if it has to wait for the application.
+/// Runs one REST call. `token` names it if it has to wait for the application. An unknown
+/// method is answered 404 before the token is looked at.
 pub fn call(
     hub: &mut Hub,
     auth: Auth<'_>,
@@ -86,11 +87,18 @@ pub fn call(
     token: u64,
     now: Timestamp,
 ) -> Outcome {
-    if !METHODS.contains(&method) {
-        return Outcome::Reply(Reply::failure(404, &format!("Unknown method {method}")));
+    if METHODS.contains(&method) {
+        if let Err(refusal) = authorise(auth, &mut fields) {
+            return Outcome::Reply(refusal);
+        }
     }
+    call_trusted(hub, method, fields, token, now)
+}
+
+/// Checks the call's token (the `security_token` field, else the bearer token).
+fn authorise(auth: Auth<'_>, fields: &mut Fields) -> Result<(), Reply> {
     let Some(expected) = auth.token else {
-        return Outcome::Reply(Reply::failure(
+        return Err(Reply::failure(
             200,
             "Rest api is disabled by configuration. (Please supply --api-security-token/-r option at start)",
         ));
@@ -98,9 +106,9 @@ pub fn call(
     let given = fields.take_text("security_token");
     let given = given.as_deref().or(auth.bearer).unwrap_or("");
     if !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
-        return Outcome::Reply(Reply::failure(200, "Invalid Security Token"));
+        return Err(Reply::failure(200, "Invalid Security Token"));
     }
-    call_trusted(hub, method, fields, token, now)
+    Ok(())
 }
 
 /// Runs one call that needs no security token: the admin console's, whose session was
