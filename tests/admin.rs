@@ -331,6 +331,18 @@ fn the_live_feed_wants_a_token_then_follows_a_channel() {
     feed.until("unwatched", |v| v["type"] == json!("unwatched"));
     let info = server.rest("get_channel_info", &[("channel_name", "room")]);
     assert_eq!(info[1]["subscribers"], json!(["ann"]));
+
+    // Watching is bounded per feed.
+    for i in 0..16 {
+        feed.send(json!({ "watch": format!("w{i}") }));
+        feed.until("watching", |v| v["type"] == json!("watching"));
+    }
+    feed.send(json!({"watch": "one-too-many"}));
+    let e = feed.until("the refusal", |v| v["type"] == json!("error"));
+    assert_eq!(e["msg"], json!("a console watches at most 16 channels"));
+    feed.send(json!({"watch": "w3"}));
+    let w = feed.until("watching again", |v| v["type"] == json!("watching"));
+    assert_eq!(w["channel"], json!("w3"));
 }
 
 #[test]

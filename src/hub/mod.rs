@@ -863,6 +863,9 @@ impl Hub {
 
     /// A frame about `channel` to the admin connections watching it.
     fn send_to_watchers(&mut self, channel: &str, frame: &SharedFrame) {
+        if self.watchers.is_empty() {
+            return;
+        }
         if let Some(list) = self.watchers.get(channel) {
             for &to in list {
                 self.effects.push(Effect::Send {

@@ -13,7 +13,6 @@ use std::net::IpAddr;
 
 use serde_json::{json, Map, Value};
 
-use super::conn::{Phase, WsRole};
 use super::timers::Millis;
 use super::Server;
 use crate::http::{Method, RequestHead, Response};
@@ -26,12 +25,17 @@ use crate::ws::{close_code, Opcode};
 /// Login attempts an address may make per [`LOGIN_WINDOW_MS`].
 const LOGIN_ATTEMPTS: usize = 5;
 const LOGIN_WINDOW_MS: Millis = 60_000;
+/// Addresses whose attempts are counted at once.
+const MAX_ADDRESSES: usize = 10_000;
 /// How long a console session lasts.
 const SESSION_MS: Millis = 12 * 3600 * 1000;
 /// Sessions kept at once; a new login beyond ends the oldest.
 const MAX_SESSIONS: usize = 32;
 /// Webhook calls kept for the console.
 const WEBHOOK_LOG: usize = 100;
+/// Live feeds open at once, and channels each may watch.
+const MAX_FEEDS: usize = 16;
+const MAX_WATCHES: usize = 16;
 /// How often the feeds get stats and new log lines.
 const PUSH_MS: Millis = 1_000;
 
@@ -46,6 +50,13 @@ struct Started {
     fields: Vec<(String, String)>,
 }
 
+/// A live feed that has shown its token: its connection, and the channels it watches.
+struct Feed {
+    key: usize,
+    id: ConnId,
+    watching: Vec<String>,
+}
+
 /// What the reactor keeps for the console.
 #[derive(Default)]
 pub struct AdminState {
@@ -53,8 +64,8 @@ pub struct AdminState {
     sessions: HashMap<String, Millis>,
     /// Login attempts per address, oldest first.
     attempts: HashMap<IpAddr, VecDeque<Millis>>,
-    /// Authenticated feeds: connection slot and id.
-    feeds: Vec<(usize, ConnId)>,
+    /// Authenticated feeds.
+    feeds: Vec<Feed>,
     started: HashMap<u64, Started>,
     webhooks: VecDeque<Value>,
     next_push: Millis,
@@ -141,10 +152,16 @@ impl Server {
         let Some(ip) = self.conns.get(key).map(|c| c.peer.ip()) else {
             return error(500, "connection gone");
         };
-        if self.admin.attempts.len() > 10_000 {
+        if self.admin.attempts.len() >= MAX_ADDRESSES && !self.admin.attempts.contains_key(&ip) {
             self.admin
                 .attempts
                 .retain(|_, a| a.back().is_some_and(|&t| t + LOGIN_WINDOW_MS > now));
+            if self.admin.attempts.len() >= MAX_ADDRESSES {
+                // Logins from this many places at once are an attack: wait for it to pass.
+                crate::warn!("admin login from {ip} refused: too many addresses trying");
+                return error(429, "too many login attempts; try again in 60 s")
+                    .header("Retry-After", "60");
+            }
         }
         let tries = self.admin.attempts.entry(ip).or_default();
         while tries.front().is_some_and(|&t| t + LOGIN_WINDOW_MS <= now) {
@@ -278,35 +295,37 @@ impl Server {
             return;
         };
         let id = conn.id;
-        let authed = matches!(
-            &conn.phase,
-            Phase::Ws(ws) if matches!(ws.role, WsRole::Admin { authed: true, .. })
-        );
+        let feed = self
+            .admin
+            .feeds
+            .iter()
+            .position(|f| f.key == key && f.id == id);
         let msg: Map<String, Value> = match serde_json::from_slice(data) {
             Ok(Value::Object(m)) => m,
-            _ if !authed => {
+            _ if feed.is_none() => {
                 return self.ws_fail(key, close_code::POLICY_VIOLATION, "log in first");
             }
             _ => {
                 return self.feed_send(key, &json!({"type": "error", "msg": "send a JSON object"}))
             }
         };
-        if !authed {
+        let Some(feed) = feed else {
             let token = msg.get("token").and_then(Value::as_str).unwrap_or("");
             if !self.session_valid(token) {
                 return self.ws_fail(key, close_code::POLICY_VIOLATION, "log in first");
             }
-            if let Some(Phase::Ws(ws)) = self.conns.get_mut(key).map(|c| &mut c.phase) {
-                ws.role = WsRole::Admin {
-                    authed: true,
-                    next_id: 0,
-                };
+            if self.admin.feeds.len() >= MAX_FEEDS {
+                return self.ws_fail(key, close_code::TRY_AGAIN_LATER, "too many console feeds");
             }
-            self.admin.feeds.push((key, id));
+            self.admin.feeds.push(Feed {
+                key,
+                id,
+                watching: Vec::new(),
+            });
             self.admin.next_push = self.now;
             let hello = json!({"type": "hello", "stats": self.admin_overview()});
             return self.feed_send(key, &hello);
-        }
+        };
         let (channel, on) = match (msg.get("watch"), msg.get("unwatch")) {
             (Some(Value::String(c)), None) => (c.clone(), true),
             (None, Some(Value::String(c))) => (c.clone(), false),
@@ -315,6 +334,16 @@ impl Server {
                 return self.feed_send(key, &e);
             }
         };
+        let watching = &mut self.admin.feeds[feed].watching;
+        let known = watching.contains(&channel);
+        if on && !known && watching.len() >= MAX_WATCHES {
+            let e = json!({"type": "error", "msg": format!("a console watches at most {MAX_WATCHES} channels")});
+            return self.feed_send(key, &e);
+        }
+        watching.retain(|c| *c != channel);
+        if on {
+            watching.push(channel.clone());
+        }
         self.hub.watch(id, &channel, on);
         let info = match self.hub.api_channel_info(&channel, self.wall) {
             Ok(info) => info,
@@ -329,11 +358,14 @@ impl Server {
 
     /// Queues one console event on a feed.
     fn feed_send(&mut self, key: usize, event: &Value) {
-        let bytes = crate::json::to_vec(event);
+        self.feed_bytes(key, &crate::json::to_vec(event));
+    }
+
+    fn feed_bytes(&mut self, key: usize, bytes: &[u8]) {
         let Some(conn) = self.conns.get_mut(key) else {
             return;
         };
-        if conn.queue_ws(Opcode::Text, &bytes).is_err() {
+        if conn.queue_ws(Opcode::Text, bytes).is_err() {
             crate::warn!("admin console {} cannot keep up; closing it", conn.peer);
             return self.ws_fail(
                 key,
@@ -344,9 +376,12 @@ impl Server {
         self.mark_dirty(key);
     }
 
+    /// One event to every feed, encoded once.
     fn feeds_send(&mut self, event: &Value) {
-        for (key, _) in self.admin.feeds.clone() {
-            self.feed_send(key, event);
+        let bytes = crate::json::to_vec(event);
+        let keys: Vec<usize> = self.admin.feeds.iter().map(|f| f.key).collect();
+        for key in keys {
+            self.feed_bytes(key, &bytes);
         }
     }
 
@@ -356,7 +391,7 @@ impl Server {
             return;
         };
         let before = self.admin.feeds.len();
-        self.admin.feeds.retain(|&(k, i)| !(k == key && i == id));
+        self.admin.feeds.retain(|f| !(f.key == key && f.id == id));
         if self.admin.feeds.len() != before {
             self.hub.unwatch_all(id);
         }

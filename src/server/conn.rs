@@ -88,7 +88,7 @@ pub enum WsRole {
     Echo,
     /// The admin console's live feed: a token first, then watch requests; gets the frames
     /// of the channels it watches and the console's events.
-    Admin { authed: bool, next_id: u64 },
+    Admin { next_id: u64 },
 }
 
 #[derive(Debug)]

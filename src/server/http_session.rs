@@ -322,10 +322,7 @@ impl Server {
             role: if echo {
                 WsRole::Echo
             } else if admin {
-                WsRole::Admin {
-                    authed: false,
-                    next_id: 0,
-                }
+                WsRole::Admin { next_id: 0 }
             } else {
                 WsRole::Rtjp {
                     lines: Vec::new(),
