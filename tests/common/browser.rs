@@ -123,30 +123,19 @@ impl Browser {
     }
 
     pub fn open(&mut self, url: &str) -> Page {
-        let target = self.call(None, "Target.createTarget", json!({"url": url}))["targetId"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let session = self.call(
-            None,
-            "Target.attachToTarget",
-            json!({"targetId": target, "flatten": true}),
-        )["sessionId"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        Page { target, session }
+        self.open_with(json!({ "url": url }))
     }
 
     /// A page in a browser context of its own: its own cookies, like another person's browser.
     pub fn open_private(&mut self, url: &str) -> Page {
         let context =
             self.call(None, "Target.createBrowserContext", json!({}))["browserContextId"].clone();
-        let target = self.call(
-            None,
-            "Target.createTarget",
-            json!({"url": url, "browserContextId": context}),
-        )["targetId"]
+        self.open_with(json!({"url": url, "browserContextId": context}))
+    }
+
+    /// Creates a target with these parameters and attaches to it.
+    fn open_with(&mut self, params: Value) -> Page {
+        let target = self.call(None, "Target.createTarget", params)["targetId"]
             .as_str()
             .unwrap()
             .to_string();
